@@ -1,0 +1,163 @@
+import { bigint, bigserial, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp, unique } from 'drizzle-orm/pg-core';
+
+/**
+ * Tables. Everything is keyed by chain id so one database can hold many chains.
+ * Block numbers and log indexes are 64-bit; uint256 values are numeric(78,0) (exact, never floats).
+ *
+ * Record tables: cursor, blocks, events, reorgs, orphaned_events.
+ * Derived tables (projections, rebuilt from `events` at will): chamas, members, contributions,
+ * payouts, accounts.
+ */
+const uint256 = (name: string) => numeric(name, { precision: 78, scale: 0 });
+const blockNumber = (name: string) => bigint(name, { mode: 'number' });
+
+/** Where indexing stands, per chain: the last block whose events are all committed. */
+export const cursor = pgTable('cursor', {
+  chainId: bigint('chain_id', { mode: 'number' }).primaryKey(),
+  blockNumber: blockNumber('block_number').notNull(),
+  blockHash: text('block_hash').notNull(),
+  /** The finalized block as the writer last saw it, for readers that have no RPC (replicas). */
+  finalizedBlock: blockNumber('finalized_block').notNull().default(0),
+  /** Count of rows in `events` for this chain, kept in step with it so /status needs no count(*). */
+  eventsTotal: bigint('events_total', { mode: 'number' }).notNull().default(0),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Hashes of indexed blocks, kept for the unfinalized window (reorg detection and rewind). */
+export const blocks = pgTable(
+  'blocks',
+  {
+    chainId: bigint('chain_id', { mode: 'number' }).notNull(),
+    number: blockNumber('number').notNull(),
+    hash: text('hash').notNull(),
+    parentHash: text('parent_hash').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.chainId, t.number] })],
+);
+
+const eventColumns = {
+  chainId: bigint('chain_id', { mode: 'number' }).notNull(),
+  blockNumber: blockNumber('block_number').notNull(),
+  blockHash: text('block_hash').notNull(),
+  logIndex: bigint('log_index', { mode: 'number' }).notNull(),
+  txHash: text('tx_hash').notNull(),
+  txIndex: bigint('tx_index', { mode: 'number' }).notNull(),
+  address: text('address').notNull(),
+  event: text('event').notNull(),
+  /** topic1 of every Chama event. */
+  chamaId: uint256('chama_id').notNull(),
+  /** topic2: creator, member, contributor or recipient. */
+  account: text('account').notNull(),
+  topics: text('topics').array().notNull(),
+  data: text('data').notNull(),
+  /** Decoded arguments; uint256 values as decimal strings. */
+  args: jsonb('args').notNull(),
+};
+
+/** The append-only record of every canonical Chama event. Rows leave only for `orphaned_events`. */
+export const events = pgTable('events', eventColumns, (t) => [
+  primaryKey({ columns: [t.chainId, t.blockNumber, t.logIndex] }),
+  unique('events_chain_block_hash_log_index').on(t.chainId, t.blockHash, t.logIndex),
+  index('events_chama_idx').on(t.chainId, t.address, t.chamaId, t.blockNumber, t.logIndex),
+  index('events_account_idx').on(t.chainId, t.account, t.blockNumber, t.logIndex),
+]);
+
+/** One row per reorg handled. */
+export const reorgs = pgTable(
+  'reorgs',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    chainId: bigint('chain_id', { mode: 'number' }).notNull(),
+    ancestorBlock: blockNumber('ancestor_block').notNull(),
+    ancestorHash: text('ancestor_hash').notNull(),
+    depth: integer('depth').notNull(),
+    oldHash: text('old_hash').notNull(),
+    newHash: text('new_hash').notNull(),
+    oldTip: blockNumber('old_tip').notNull(),
+    orphanedEvents: integer('orphaned_events').notNull(),
+    detectedAt: timestamp('detected_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('reorgs_chain_idx').on(t.chainId, t.id)],
+);
+
+/** Every event a reorg took off the canonical chain, kept with the reorg that orphaned it. */
+export const orphanedEvents = pgTable(
+  'orphaned_events',
+  { reorgId: bigint('reorg_id', { mode: 'number' }).notNull(), ...eventColumns },
+  (t) => [primaryKey({ columns: [t.reorgId, t.blockHash, t.logIndex] })],
+);
+
+export const chamas = pgTable(
+  'chamas',
+  {
+    chainId: bigint('chain_id', { mode: 'number' }).notNull(),
+    address: text('address').notNull(),
+    chamaId: uint256('chama_id').notNull(),
+    /** Null when the chama was created before the indexed range (START_BLOCK). */
+    creator: text('creator'),
+    name: text('name'),
+    contributionAmount: uint256('contribution_amount'),
+    maxMembers: uint256('max_members'),
+    memberCount: bigint('member_count', { mode: 'number' }).notNull(),
+    currentRound: uint256('current_round').notNull(),
+    totalContributed: uint256('total_contributed').notNull(),
+    totalPaidOut: uint256('total_paid_out').notNull(),
+    createdAtBlock: blockNumber('created_at_block'),
+    updatedAtBlock: blockNumber('updated_at_block').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.chainId, t.address, t.chamaId] }), index('chamas_creator_idx').on(t.chainId, t.creator)],
+);
+
+export const members = pgTable(
+  'members',
+  {
+    chainId: bigint('chain_id', { mode: 'number' }).notNull(),
+    address: text('address').notNull(),
+    chamaId: uint256('chama_id').notNull(),
+    member: text('member').notNull(),
+    position: bigint('position', { mode: 'number' }).notNull(),
+    joinedAtBlock: blockNumber('joined_at_block').notNull(),
+    totalContributed: uint256('total_contributed').notNull(),
+    totalReceived: uint256('total_received').notNull(),
+    contributions: bigint('contributions', { mode: 'number' }).notNull(),
+    updatedAtBlock: blockNumber('updated_at_block').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.chainId, t.address, t.chamaId, t.member] }), index('members_member_idx').on(t.chainId, t.member)],
+);
+
+const transferColumns = {
+  chainId: bigint('chain_id', { mode: 'number' }).notNull(),
+  address: text('address').notNull(),
+  chamaId: uint256('chama_id').notNull(),
+  amount: uint256('amount').notNull(),
+  round: uint256('round').notNull(),
+  timestamp: uint256('timestamp').notNull(),
+  blockNumber: blockNumber('block_number').notNull(),
+  txHash: text('tx_hash').notNull(),
+  logIndex: bigint('log_index', { mode: 'number' }).notNull(),
+};
+
+export const contributions = pgTable(
+  'contributions',
+  { ...transferColumns, contributor: text('contributor').notNull() },
+  (t) => [primaryKey({ columns: [t.chainId, t.blockNumber, t.logIndex] }), index('contributions_chama_idx').on(t.chainId, t.address, t.chamaId, t.blockNumber, t.logIndex)],
+);
+
+export const payouts = pgTable(
+  'payouts',
+  { ...transferColumns, recipient: text('recipient').notNull() },
+  (t) => [primaryKey({ columns: [t.chainId, t.blockNumber, t.logIndex] }), index('payouts_chama_idx').on(t.chainId, t.address, t.chamaId, t.blockNumber, t.logIndex)],
+);
+
+export const accounts = pgTable(
+  'accounts',
+  {
+    chainId: bigint('chain_id', { mode: 'number' }).notNull(),
+    account: text('account').notNull(),
+    chamas: bigint('chamas', { mode: 'number' }).notNull(),
+    totalContributed: uint256('total_contributed').notNull(),
+    totalReceived: uint256('total_received').notNull(),
+    updatedAtBlock: blockNumber('updated_at_block').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.chainId, t.account] })],
+);

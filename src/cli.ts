@@ -1,0 +1,154 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { loadConfig, type Config } from './config.ts';
+import { ConfigError, FatalError, UsageError, errorFields } from './common/errors.ts';
+import { createLogger, type Logger } from './common/logger.ts';
+import { openDatabase, runIndexer, runServer } from './main.ts';
+import { rebuildProjections } from './projections/engine.ts';
+import { exportEvents } from './export.ts';
+import { readCursor } from './store/chain-state.ts';
+import { rows } from './store/db.ts';
+import { sql } from 'drizzle-orm';
+
+const usage = `usage: chama-indexer <command> [options]
+
+commands:
+  start                       migrate, index and serve the API (with no RPC_URL: a local demo chain)
+  index                       migrate and index only
+  serve                       serve the API only, read-only (replicas)
+  rebuild                     recompute every projection from the stored events (no RPC call)
+  export --format ndjson|csv [--from N] [--to M]
+                              stream stored events to stdout
+  migrate                     apply database migrations
+
+configuration is read from the environment: see README.md`;
+
+type Command = (config: Config, logger: Logger, argv: string[], signal: AbortSignal) => Promise<number>;
+
+const commands: Record<string, Command> = {
+  start: async (config, logger, argv, signal) => {
+    noOptions(argv);
+    await runIndexer(config, logger, { serveApi: true, signal });
+    return 0;
+  },
+  index: async (config, logger, argv, signal) => {
+    noOptions(argv);
+    await runIndexer(config, logger, { serveApi: false, signal });
+    return 0;
+  },
+  serve: async (config, logger, argv, signal) => {
+    noOptions(argv);
+    await runServer(config, logger, signal);
+    return 0;
+  },
+  migrate: async (config, logger, argv) => {
+    noOptions(argv);
+    const db = await openDatabase(config, logger);
+    await db.close();
+    return 0;
+  },
+  rebuild: async (config, logger, argv) => {
+    noOptions(argv);
+    const db = await openDatabase(config, logger);
+    try {
+      const chains = config.chainId ? [config.chainId] : (await rows<{ chain_id: number }>(db.orm, sql`SELECT chain_id FROM cursor`)).map((r) => Number(r.chain_id));
+      for (const chainId of chains) {
+        const started = performance.now();
+        let lastLog = 0;
+        const { events } = await rebuildProjections(db, chainId, ({ done, total }) => {
+          if (performance.now() - lastLog > 2000) {
+            lastLog = performance.now();
+            logger.info({ chain_id: chainId, events_done: done, events_total: total }, 'rebuilding');
+          }
+        });
+        const cursor = await readCursor(db.orm, chainId);
+        const seconds = (performance.now() - started) / 1000;
+        logger.info({ chain_id: chainId, events, indexed_block: cursor?.blockNumber, duration_ms: Math.round(seconds * 1000), events_per_second: Math.round(events / Math.max(seconds, 1e-3)) }, 'projections rebuilt');
+      }
+    } finally {
+      await db.close();
+    }
+    return 0;
+  },
+  export: async (config, logger, argv) => {
+    const { values } = parse(argv, { format: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } });
+    if (values.format !== 'ndjson' && values.format !== 'csv') throw new UsageError('--format must be ndjson or csv');
+    const from = blockOption('--from', values.from);
+    const to = blockOption('--to', values.to);
+    const db = await openDatabase(config, logger, { migrations: false });
+    try {
+      const chainId = config.chainId ?? Number((await rows<{ chain_id: number }>(db.orm, sql`SELECT chain_id FROM cursor LIMIT 1`))[0]?.chain_id ?? 0);
+      const count = await exportEvents(db, chainId, { format: values.format, fromBlock: from, toBlock: to }, process.stdout);
+      logger.info({ chain_id: chainId, events: count }, 'export finished');
+    } finally {
+      await db.close();
+    }
+    return 0;
+  },
+};
+
+function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: O) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: false, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function noOptions(argv: string[]) {
+  if (argv.length > 0) throw new UsageError(`unexpected argument ${argv[0]}`);
+}
+
+function blockOption(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(value)) throw new UsageError(`${name} must be a block number, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+/** Runs a command; resolves to the process exit code (SPEC §3: 0 ok, 1 failure, 2 bad configuration or usage). */
+export async function main(argv: string[]): Promise<number> {
+  const [name = 'start', ...rest] = argv;
+  if (name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`chama-indexer: unknown command ${JSON.stringify(name)}\n\n${usage}\n`);
+    return 2;
+  }
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`chama-indexer: bad configuration: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  const controller = new AbortController();
+  const stop = (signal: string) => {
+    if (controller.signal.aborted) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    logger.info({ signal }, 'stopping');
+    controller.abort();
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  try {
+    return await command(config, logger, rest, controller.signal);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`chama-indexer ${name}: ${error.message}\n\n${usage}\n`);
+      return 2;
+    }
+    logger.fatal(errorFields(error), error instanceof FatalError ? error.message : 'unexpected error');
+    if (!(error instanceof FatalError)) process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+    return 1;
+  } finally {
+    logger.flush();
+  }
+}

@@ -1,0 +1,177 @@
+import type { Hex } from 'viem';
+import { ChainIdMismatchError, FatalError, errorFields } from '../common/errors.ts';
+import type { Logger } from '../common/logger.ts';
+import { sleep } from '../common/retry.ts';
+import { chamaTopics } from '../decode/abi.ts';
+import { createDecoder } from '../decode/decoder.ts';
+import { never, type ChamaEvent } from '../decode/event.ts';
+import type { Rpc } from '../rpc/client.ts';
+import { createBlockSource, type SourceEvent } from '../source/block-source.ts';
+import { createRangeSizer } from '../source/log-ranges.ts';
+import { readCursor, storedBlocks, type Cursor } from '../store/chain-state.ts';
+import type { Db } from '../store/db.ts';
+import { commitBatch, rewind } from './commit.ts';
+
+export type IndexerState = 'starting' | 'syncing' | 'live' | 'paused' | 'error';
+
+/** What listeners (the SSE stream, metrics) hear after each commit. */
+export type IndexerNotice =
+  | { kind: 'batch'; from: number; to: number; events: readonly ChamaEvent[]; cursor: Cursor; durationMs: number; mode: 'historical' | 'live' }
+  | { kind: 'reorg'; depth: number; ancestor: number; oldTip: Cursor; newHash: Hex; orphaned: number; durationMs: number };
+
+export type IndexerStatus = {
+  state: IndexerState;
+  chainId: number;
+  headBlock: number | null;
+  finalizedBlock: number | null;
+  cursor: Cursor | undefined;
+  lastError: string | null;
+};
+
+export type Indexer = {
+  /** Index until the signal aborts; rejects on a fatal error. */
+  run(signal: AbortSignal): Promise<void>;
+  /** Index until caught up with the head, then return (tests, one-shot jobs). */
+  syncToHead(): Promise<Cursor | undefined>;
+  status(): IndexerStatus;
+  subscribe(listener: (notice: IndexerNotice) => void): () => void;
+};
+
+export type IndexerOptions = {
+  db: Db;
+  rpc: Rpc;
+  chainId: number;
+  addresses: readonly Hex[];
+  startBlock: number;
+  confirmations: number;
+  maxReorgDepth: number;
+  maxBlockRange: number;
+  pollIntervalMs: number;
+  logger: Logger;
+};
+
+/** Checks the node serves the chain we were told to index; returns its chain id. */
+export async function resolveChainId(rpc: Rpc, expected: number | undefined): Promise<number> {
+  const actual = await rpc.chainId();
+  if (expected !== undefined && actual !== expected) {
+    throw new ChainIdMismatchError(`the RPC node serves chain ${actual}, but CHAIN_ID is ${expected}; refusing to index`, { chain_id: expected, node_chain_id: actual });
+  }
+  return actual;
+}
+
+/**
+ * The loop: source -> decode -> fold -> write, one transaction per batch; rewinds on reorgs.
+ * The cursor in the database is the truth; the copy here is what this writer last committed.
+ */
+export function createIndexer(options: IndexerOptions): Indexer {
+  const { db, rpc, chainId, addresses, logger, pollIntervalMs } = options;
+  const log = logger.child({ module: 'indexer', chain_id: chainId });
+  const decoder = createDecoder(chainId);
+  const source = createBlockSource({
+    rpc,
+    chainId,
+    addresses,
+    topics: chamaTopics,
+    startBlock: options.startBlock,
+    confirmations: options.confirmations,
+    maxReorgDepth: options.maxReorgDepth,
+    sizer: createRangeSizer({ maxBlocks: options.maxBlockRange }),
+    storedBlocks: (from, to) => storedBlocks(db.orm, chainId, from, to),
+    logger: log,
+  });
+  const listeners = new Set<(notice: IndexerNotice) => void>();
+  let cursor: Cursor | undefined;
+  let loaded = false;
+  const status: IndexerStatus = { state: 'starting', chainId, headBlock: null, finalizedBlock: null, cursor: undefined, lastError: null };
+
+  const notify = (notice: IndexerNotice) => {
+    for (const listener of listeners) {
+      try {
+        listener(notice);
+      } catch (error) {
+        log.warn(errorFields(error), 'an indexer listener failed');
+      }
+    }
+  };
+
+  /** Handles one step of the source; true when caught up (nothing more to do now). */
+  async function step(): Promise<boolean> {
+    if (!loaded) {
+      cursor = await readCursor(db.orm, chainId);
+      loaded = true;
+    }
+    const started = performance.now();
+    const next: SourceEvent = await source.next(cursor);
+    status.headBlock = next.head;
+    status.finalizedBlock = next.finalized;
+    switch (next.kind) {
+      case 'idle':
+        status.state = next.reason === 'caught-up' ? 'live' : status.state;
+        if (next.reason === 'node-behind') log.debug({ head: next.head, indexed_block: cursor?.blockNumber }, 'the RPC node is behind our cursor; waiting');
+        return true;
+      case 'batch': {
+        const events = decoder.decode(next.logs);
+        const before = cursor;
+        cursor = await commitBatch(db, { chainId, events, headers: next.headers, from: before, finalized: next.finalized });
+        const durationMs = Math.round(performance.now() - started);
+        status.state = next.head - cursor.blockNumber <= options.confirmations ? 'live' : 'syncing';
+        log.info(
+          { mode: next.mode, from_block: next.from, to_block: next.to, blocks: next.to - next.from + 1, events: events.length, skipped_logs: decoder.skipped, lag_blocks: next.head - cursor.blockNumber, duration_ms: durationMs },
+          'batch committed',
+        );
+        notify({ kind: 'batch', from: next.from, to: next.to, events, cursor, durationMs, mode: next.mode });
+        return false;
+      }
+      case 'reorg': {
+        const result = await rewind(db, { chainId, ancestor: next.ancestor, oldTip: next.oldTip, newHash: next.newHash, finalized: next.finalized });
+        cursor = result.cursor;
+        const durationMs = Math.round(performance.now() - started);
+        log.warn(
+          { depth: next.depth, fork_block: next.ancestor.number, ancestor_hash: next.ancestor.hash, old_tip: next.oldTip.blockNumber, old_hash: next.oldTip.blockHash, new_hash: next.newHash, orphaned_events: result.orphaned.length, reorg_id: result.reorgId, duration_ms: durationMs },
+          'reorg: rewound to the common ancestor',
+        );
+        notify({ kind: 'reorg', depth: next.depth, ancestor: next.ancestor.number, oldTip: next.oldTip, newHash: next.newHash, orphaned: result.orphaned.length, durationMs });
+        return false;
+      }
+      default:
+        return never(next);
+    }
+  }
+
+  return {
+    async run(signal) {
+      let failures = 0;
+      while (!signal.aborted) {
+        try {
+          const caughtUp = await step();
+          failures = 0;
+          status.lastError = null;
+          if (caughtUp) await sleep(pollIntervalMs, signal);
+        } catch (error) {
+          // Reload the cursor: a failed transaction committed nothing, and it may have moved.
+          loaded = false;
+          status.lastError = (error as Error).message;
+          if (error instanceof FatalError) {
+            status.state = 'error';
+            log.error(errorFields(error), 'indexing stopped: this needs a human');
+            throw error;
+          }
+          failures++;
+          status.state = 'error';
+          const delay = Math.min(30_000, pollIntervalMs * 2 ** Math.min(failures, 5));
+          log.error({ ...errorFields(error), failures, retry_in_ms: delay }, 'indexing step failed; retrying');
+          await sleep(delay, signal);
+        }
+      }
+    },
+    async syncToHead() {
+      while (!(await step()));
+      return cursor;
+    },
+    status: () => ({ ...status, cursor }),
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

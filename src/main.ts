@@ -1,0 +1,118 @@
+import { serve as serveHttp } from '@hono/node-server';
+import type { Hex } from 'viem';
+import { createApp } from './api/app.ts';
+import type { Config } from './config.ts';
+import { FatalError, errorFields } from './common/errors.ts';
+import type { Logger } from './common/logger.ts';
+import { createIndexer, resolveChainId, type Indexer } from './indexer/index.ts';
+import { createRpc, type Rpc } from './rpc/client.ts';
+import { migrate, openDb, type Db } from './store/db.ts';
+import { acquireWriterLock } from './store/lock.ts';
+import { rows } from './store/db.ts';
+import { sql } from 'drizzle-orm';
+
+/**
+ * The composition root: config -> logger -> db -> rpc -> indexer + server, and an orderly
+ * shutdown in reverse. Each CLI command is a thin call into this or the modules it wires.
+ */
+
+export type Resources = { db: Db; close(): Promise<void> };
+
+export async function openDatabase(config: Config, logger: Logger, { migrations = true } = {}): Promise<Db> {
+  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  logger.info({ database: db.kind, location: db.location }, 'database opened');
+  if (migrations) {
+    await migrate(db);
+    logger.info('migrations applied');
+  }
+  return db;
+}
+
+type Chain = { rpc: Rpc; chainId: number; addresses: Hex[]; stop(): Promise<void> };
+
+/** The chain to index: the configured RPC, or the local demo chain when none is configured. */
+async function connectChain(config: Config, logger: Logger, allowDemo: boolean): Promise<Chain> {
+  if (config.rpcUrls.length > 0) {
+    const rpc = createRpc({ urls: config.rpcUrls, logger: logger.child({ module: 'rpc' }) });
+    const chainId = await resolveChainId(rpc, config.chainId);
+    return { rpc, chainId, addresses: config.chamaAddresses, stop: async () => {} };
+  }
+  if (!allowDemo) throw new FatalError('RPC_URL is not set: this command needs a chain (only `start` runs the local demo chain)', {});
+  const { startDemo } = await import('./demo/index.ts');
+  const demo = await startDemo({ dataDir: config.dataDir, logger: logger.child({ module: 'demo' }) });
+  const rpc = createRpc({ urls: [demo.rpcUrl], logger: logger.child({ module: 'rpc' }) });
+  const chainId = await resolveChainId(rpc, config.chainId);
+  return { rpc, chainId, addresses: [demo.address], stop: demo.stop };
+}
+
+/** `start` (index + serve) and `index` (index only). Resolves when stopped by the signal. */
+export async function runIndexer(config: Config, logger: Logger, args: { serveApi: boolean; signal: AbortSignal }): Promise<void> {
+  const db = await openDatabase(config, logger);
+  const cleanup: (() => Promise<unknown>)[] = [() => db.close()];
+  try {
+    const chain = await connectChain(config, logger, args.serveApi);
+    cleanup.unshift(chain.stop);
+    logger.info({ chain_id: chain.chainId, addresses: chain.addresses, start_block: config.startBlock, confirmations: config.confirmations }, 'indexing');
+    const lock = await acquireWriterLock({ db, chainId: chain.chainId, logger, signal: args.signal });
+    cleanup.unshift(() => lock.release());
+    const indexer = createIndexer({
+      db,
+      rpc: chain.rpc,
+      chainId: chain.chainId,
+      addresses: chain.addresses,
+      startBlock: config.startBlock,
+      confirmations: config.confirmations,
+      maxReorgDepth: config.maxReorgDepth,
+      maxBlockRange: config.maxBlockRange,
+      pollIntervalMs: config.pollIntervalMs,
+      logger,
+    });
+    if (args.serveApi) {
+      const close = await listen(config, logger, db, chain.chainId, indexer, () => chain.rpc.headNumber());
+      cleanup.unshift(close);
+    }
+    if (!args.signal.aborted) await indexer.run(args.signal);
+  } finally {
+    for (const step of cleanup) await step().catch((error) => logger.warn(errorFields(error), 'shutdown step failed'));
+    logger.info('stopped');
+  }
+}
+
+/** `serve`: the API only, read-only, for replicas. */
+export async function runServer(config: Config, logger: Logger, signal: AbortSignal): Promise<void> {
+  const db = await openDatabase(config, logger, { migrations: false });
+  try {
+    const rpc = config.rpcUrls.length > 0 ? createRpc({ urls: config.rpcUrls, logger: logger.child({ module: 'rpc' }), retries: 1 }) : undefined;
+    const chainId = config.chainId ?? (rpc ? await rpc.chainId() : await onlyIndexedChain(db));
+    const close = await listen(config, logger, db, chainId, undefined, rpc ? () => rpc.headNumber() : undefined);
+    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    await close();
+  } finally {
+    await db.close();
+  }
+}
+
+async function onlyIndexedChain(db: Db): Promise<number> {
+  const chains = await rows<{ chain_id: number }>(db.orm, sql`SELECT chain_id FROM cursor ORDER BY chain_id`);
+  if (chains.length !== 1) {
+    throw new FatalError(chains.length === 0 ? 'the database holds no indexed chain yet; set CHAIN_ID or RPC_URL' : 'the database holds several chains; set CHAIN_ID to pick one', {});
+  }
+  return Number(chains[0]!.chain_id);
+}
+
+async function listen(config: Config, logger: Logger, db: Db, chainId: number, indexer: Indexer | undefined, headBlock?: () => Promise<number>): Promise<() => Promise<void>> {
+  const app = createApp({ db, chainId, logger: logger.child({ module: 'api' }), indexer, headBlock });
+  const server = await new Promise<ReturnType<typeof serveHttp>>((resolve, reject) => {
+    const s = serveHttp({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+      logger.info({ host: config.host, port: info.port, url: `http://${config.host}:${info.port}` }, 'API listening');
+      resolve(s);
+    });
+    s.once('error', (error: Error) => reject(new FatalError(`cannot listen on ${config.host}:${config.port}: ${error.message}`, { host: config.host, port: config.port })));
+  });
+  return () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+    });
+}
+

@@ -1,0 +1,234 @@
+import { sql } from 'drizzle-orm';
+import type { Address, Hex } from 'viem';
+import { createWorkingSet, type WorkingSet } from './fold.ts';
+import type { AccountRow, ChamaRow, MemberRow } from './rows.ts';
+import { insertMany, recordset, upsertMany, type Column } from '../store/bulk.ts';
+import { rows, type Executor } from '../store/db.ts';
+
+/** Reading and writing projection rows in bulk: one statement per table, never one per row. */
+
+const chamaColumns: readonly Column[] = [
+  ['chain_id', 'int8'],
+  ['address', 'text'],
+  ['chama_id', 'numeric'],
+  ['creator', 'text'],
+  ['name', 'text'],
+  ['contribution_amount', 'numeric'],
+  ['max_members', 'numeric'],
+  ['member_count', 'int8'],
+  ['current_round', 'numeric'],
+  ['total_contributed', 'numeric'],
+  ['total_paid_out', 'numeric'],
+  ['created_at_block', 'int8'],
+  ['updated_at_block', 'int8'],
+];
+const memberColumns: readonly Column[] = [
+  ['chain_id', 'int8'],
+  ['address', 'text'],
+  ['chama_id', 'numeric'],
+  ['member', 'text'],
+  ['position', 'int8'],
+  ['joined_at_block', 'int8'],
+  ['total_contributed', 'numeric'],
+  ['total_received', 'numeric'],
+  ['contributions', 'int8'],
+  ['updated_at_block', 'int8'],
+];
+const accountColumns: readonly Column[] = [
+  ['chain_id', 'int8'],
+  ['account', 'text'],
+  ['chamas', 'int8'],
+  ['total_contributed', 'numeric'],
+  ['total_received', 'numeric'],
+  ['updated_at_block', 'int8'],
+];
+const transferColumns = (who: string): readonly Column[] => [
+  ['chain_id', 'int8'],
+  ['address', 'text'],
+  ['chama_id', 'numeric'],
+  [who, 'text'],
+  ['amount', 'numeric'],
+  ['round', 'numeric'],
+  ['timestamp', 'numeric'],
+  ['block_number', 'int8'],
+  ['tx_hash', 'text'],
+  ['log_index', 'int8'],
+];
+
+const names = (columns: readonly Column[], alias: string) => sql.raw(columns.map(([n]) => `${alias}."${n}"`).join(', '));
+type Raw = Record<string, unknown>;
+const big = (v: unknown) => BigInt(v as string);
+const bigOrNull = (v: unknown) => (v === null ? null : BigInt(v as string));
+const num = (v: unknown) => Number(v);
+
+function toChama(r: Raw): ChamaRow {
+  return {
+    chainId: num(r.chain_id),
+    address: r.address as Address,
+    chamaId: big(r.chama_id),
+    creator: r.creator as Address | null,
+    name: r.name as string | null,
+    contributionAmount: bigOrNull(r.contribution_amount),
+    maxMembers: bigOrNull(r.max_members),
+    memberCount: num(r.member_count),
+    currentRound: big(r.current_round),
+    totalContributed: big(r.total_contributed),
+    totalPaidOut: big(r.total_paid_out),
+    createdAtBlock: r.created_at_block === null ? null : num(r.created_at_block),
+    updatedAtBlock: num(r.updated_at_block),
+  };
+}
+function toMember(r: Raw): MemberRow {
+  return {
+    chainId: num(r.chain_id),
+    address: r.address as Address,
+    chamaId: big(r.chama_id),
+    member: r.member as Address,
+    position: num(r.position),
+    joinedAtBlock: num(r.joined_at_block),
+    totalContributed: big(r.total_contributed),
+    totalReceived: big(r.total_received),
+    contributions: num(r.contributions),
+    updatedAtBlock: num(r.updated_at_block),
+  };
+}
+function toAccount(r: Raw): AccountRow {
+  return {
+    chainId: num(r.chain_id),
+    account: r.account as Address,
+    chamas: num(r.chamas),
+    totalContributed: big(r.total_contributed),
+    totalReceived: big(r.total_received),
+    updatedAtBlock: num(r.updated_at_block),
+  };
+}
+
+const chamaRecord = (c: ChamaRow) => ({
+  chain_id: c.chainId,
+  address: c.address,
+  chama_id: c.chamaId,
+  creator: c.creator,
+  name: c.name,
+  contribution_amount: c.contributionAmount,
+  max_members: c.maxMembers,
+  member_count: c.memberCount,
+  current_round: c.currentRound,
+  total_contributed: c.totalContributed,
+  total_paid_out: c.totalPaidOut,
+  created_at_block: c.createdAtBlock,
+  updated_at_block: c.updatedAtBlock,
+});
+const memberRecord = (m: MemberRow) => ({
+  chain_id: m.chainId,
+  address: m.address,
+  chama_id: m.chamaId,
+  member: m.member,
+  position: m.position,
+  joined_at_block: m.joinedAtBlock,
+  total_contributed: m.totalContributed,
+  total_received: m.totalReceived,
+  contributions: m.contributions,
+  updated_at_block: m.updatedAtBlock,
+});
+const accountRecord = (a: AccountRow) => ({
+  chain_id: a.chainId,
+  account: a.account,
+  chamas: a.chamas,
+  total_contributed: a.totalContributed,
+  total_received: a.totalReceived,
+  updated_at_block: a.updatedAtBlock,
+});
+const transferRecord = (t: { chainId: number; address: string; chamaId: bigint; amount: bigint; round: bigint; timestamp: bigint; blockNumber: number; txHash: Hex; logIndex: number }) => ({
+  chain_id: t.chainId,
+  address: t.address,
+  chama_id: t.chamaId,
+  amount: t.amount,
+  round: t.round,
+  timestamp: t.timestamp,
+  block_number: t.blockNumber,
+  tx_hash: t.txHash,
+  log_index: t.logIndex,
+});
+
+export type EntityKeys = {
+  chamas: readonly { address: string; chamaId: bigint }[];
+  members: readonly { address: string; chamaId: bigint; member: string }[];
+  accounts: readonly string[];
+};
+
+/** The stored rows of these entities, as a working set for a live fold. */
+export async function loadWorkingSet(ex: Executor, chainId: number, keys: EntityKeys): Promise<WorkingSet> {
+  const [chamas, members, accounts] = await Promise.all([
+    keys.chamas.length === 0
+      ? []
+      : rows<Raw>(ex, sql`SELECT ${names(chamaColumns, 'c')} FROM chamas c JOIN ${recordset([['address', 'text'], ['chama_id', 'numeric']], keys.chamas.map((k) => ({ address: k.address, chama_id: k.chamaId })))} ON c.address = r.address AND c.chama_id = r.chama_id WHERE c.chain_id = ${chainId}`),
+    keys.members.length === 0
+      ? []
+      : rows<Raw>(ex, sql`SELECT ${names(memberColumns, 'm')} FROM members m JOIN ${recordset([['address', 'text'], ['chama_id', 'numeric'], ['member', 'text']], keys.members.map((k) => ({ address: k.address, chama_id: k.chamaId, member: k.member })))} ON m.address = r.address AND m.chama_id = r.chama_id AND m.member = r.member WHERE m.chain_id = ${chainId}`),
+    keys.accounts.length === 0
+      ? []
+      : rows<Raw>(ex, sql`SELECT ${names(accountColumns, 'a')} FROM accounts a JOIN ${recordset([['account', 'text']], keys.accounts.map((account) => ({ account })))} ON a.account = r.account WHERE a.chain_id = ${chainId}`),
+  ]);
+  return createWorkingSet({ chamas: chamas.map(toChama), members: members.map(toMember), accounts: accounts.map(toAccount) });
+}
+
+export type ProjectionParts = { chamas?: boolean; members?: boolean; accounts?: boolean; transfers?: boolean };
+const allParts: ProjectionParts = { chamas: true, members: true, accounts: true, transfers: true };
+
+/** Writes each changed row of the working set once (and the new contributions and payouts). */
+export async function writeWorkingSet(ex: Executor, ws: WorkingSet, parts: ProjectionParts = allParts): Promise<void> {
+  const changed = <T>(map: Map<string, T>, keys: Set<string>) => [...keys].map((k) => map.get(k)!);
+  const statements = [];
+  if (parts.chamas && ws.changed.chamas.size > 0) {
+    statements.push(upsertMany('chamas', chamaColumns, ['chain_id', 'address', 'chama_id'], changed(ws.chamas, ws.changed.chamas).map(chamaRecord)));
+  }
+  if (parts.members && ws.changed.members.size > 0) {
+    statements.push(upsertMany('members', memberColumns, ['chain_id', 'address', 'chama_id', 'member'], changed(ws.members, ws.changed.members).map(memberRecord)));
+  }
+  if (parts.accounts && ws.changed.accounts.size > 0) {
+    statements.push(upsertMany('accounts', accountColumns, ['chain_id', 'account'], changed(ws.accounts, ws.changed.accounts).map(accountRecord)));
+  }
+  if (parts.transfers && ws.contributions.length > 0) {
+    statements.push(insertMany('contributions', transferColumns('contributor'), ws.contributions.map((c) => ({ ...transferRecord(c), contributor: c.contributor }))));
+  }
+  if (parts.transfers && ws.payouts.length > 0) {
+    statements.push(insertMany('payouts', transferColumns('recipient'), ws.payouts.map((p) => ({ ...transferRecord(p), recipient: p.recipient }))));
+  }
+  for (const statement of statements) await ex.execute(statement);
+}
+
+export async function deleteChamas(ex: Executor, chainId: number, keys: readonly { address: string; chamaId: bigint }[]): Promise<void> {
+  if (keys.length === 0) return;
+  const set = recordset([['address', 'text'], ['chama_id', 'numeric']], keys.map((k) => ({ address: k.address, chama_id: k.chamaId })));
+  await ex.execute(sql`DELETE FROM chamas c USING ${set} WHERE c.chain_id = ${chainId} AND c.address = r.address AND c.chama_id = r.chama_id`);
+  await ex.execute(sql`DELETE FROM members m USING ${set} WHERE m.chain_id = ${chainId} AND m.address = r.address AND m.chama_id = r.chama_id`);
+}
+
+export async function deleteAccounts(ex: Executor, chainId: number, accounts: readonly string[]): Promise<void> {
+  if (accounts.length === 0) return;
+  await ex.execute(sql`DELETE FROM accounts a USING ${recordset([['account', 'text']], accounts.map((account) => ({ account })))} WHERE a.chain_id = ${chainId} AND a.account = r.account`);
+}
+
+export async function deleteTransfersAbove(ex: Executor, chainId: number, block: number): Promise<void> {
+  await ex.execute(sql`DELETE FROM contributions WHERE chain_id = ${chainId} AND block_number > ${block}`);
+  await ex.execute(sql`DELETE FROM payouts WHERE chain_id = ${chainId} AND block_number > ${block}`);
+}
+
+export const projectionTables = ['chamas', 'members', 'contributions', 'payouts', 'accounts'] as const;
+
+export async function deleteAllProjections(ex: Executor, chainId: number): Promise<void> {
+  for (const table of projectionTables) await ex.execute(sql`DELETE FROM ${sql.raw(table)} WHERE chain_id = ${chainId}`);
+}
+
+export async function readChama(ex: Executor, chainId: number, address: string | undefined, chamaId: bigint): Promise<ChamaRow | undefined> {
+  const byAddress = address ? sql`AND c.address = ${address}` : sql``;
+  const [row] = await rows<Raw>(ex, sql`SELECT ${names(chamaColumns, 'c')} FROM chamas c WHERE c.chain_id = ${chainId} AND c.chama_id = ${chamaId.toString()} ${byAddress} ORDER BY c.address LIMIT 1`);
+  return row && toChama(row);
+}
+
+export async function readMembers(ex: Executor, chainId: number, address: string, chamaId: bigint): Promise<MemberRow[]> {
+  const found = await rows<Raw>(ex, sql`SELECT ${names(memberColumns, 'm')} FROM members m WHERE m.chain_id = ${chainId} AND m.address = ${address} AND m.chama_id = ${chamaId.toString()} ORDER BY m.position, m.member`);
+  return found.map(toMember);
+}
+
+export { toChama, toMember, toAccount, chamaColumns, memberColumns, accountColumns };

@@ -1,0 +1,155 @@
+import { createPublicClient, fallback, http, webSocket, numberToHex, type Hex, type Log, type PublicClient, type Transport } from 'viem';
+import { z } from 'zod';
+import { RetryableError, FatalError, IndexerError } from '../common/errors.ts';
+import type { Logger } from '../common/logger.ts';
+import { withRetry } from '../common/retry.ts';
+import { redactUrl } from '../store/db.ts';
+
+export type BlockHeader = { number: number; hash: Hex; parentHash: Hex; timestamp: number };
+
+/** The node refused a log range as too large (too many results, range limit, timeout): split it. */
+export class RangeTooLargeError extends IndexerError {
+  override name = 'RangeTooLargeError';
+}
+
+export type RpcStats = { requests: number; errors: number; byMethod: Map<string, { count: number; errors: number; totalMs: number }> };
+
+export type Rpc = {
+  /** The viem client, for contract reads (verification, demo). */
+  client: PublicClient;
+  chainId(): Promise<number>;
+  /** eth_blockNumber */
+  headNumber(): Promise<number>;
+  /** eth_getBlockByNumber('finalized'); undefined where the node has no such tag. */
+  finalizedNumber(): Promise<number | undefined>;
+  /** eth_getBlockByNumber; undefined when the node does not have the block (yet). */
+  header(number: number): Promise<BlockHeader | undefined>;
+  /** eth_getLogs for the addresses and topics over [from, to]; RangeTooLargeError when refused. */
+  logs(args: { addresses: readonly Hex[]; topics: readonly Hex[]; from: number; to: number }): Promise<Log[]>;
+  stats: RpcStats;
+};
+
+const hex = z.string().regex(/^0x[0-9a-fA-F]*$/);
+const quantity = z.string().regex(/^0x[0-9a-fA-F]+$/);
+const hash = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
+const headerSchema = z.object({ number: quantity, hash, parentHash: hash, timestamp: quantity });
+const logSchema = z.object({
+  address: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+  topics: z.array(hash),
+  data: hex,
+  blockNumber: quantity,
+  blockHash: hash,
+  transactionHash: hash,
+  transactionIndex: quantity,
+  logIndex: quantity,
+  removed: z.boolean().optional(),
+});
+
+const rangeRefusal = /(more than \d+ results|too many (results|logs)|range (is )?too (large|wide|big)|block range|exceed(s|ed)? (the )?(maximum|max|limit)|response size|query timeout|timed? ?out|limit exceeded|-32005)/i;
+const transient =
+  /(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|socket hang up|fetch failed|HTTP (429|5\d\d)|too many requests|rate limit|service unavailable|bad gateway|temporar|connection closed|timeout|timed out|took too long|header not found|unknown block)/i;
+
+/**
+ * JSON-RPC over viem with the URLs tried in order (fallback), every answer checked with zod
+ * before it is trusted, and every call retried with backoff when the failure is transient.
+ * Retries happen here and nowhere else on the RPC path; viem's own retries are off.
+ */
+export function createRpc(args: { urls: readonly string[]; logger: Logger; timeoutMs?: number; retries?: number }): Rpc {
+  const { urls, logger, timeoutMs = 30_000, retries = 6 } = args;
+  const transports: Transport[] = urls.map((url) => (url.startsWith('ws') ? webSocket(url, { retryCount: 0, timeout: timeoutMs }) : http(url, { retryCount: 0, timeout: timeoutMs })));
+  const client = createPublicClient({ transport: transports.length === 1 ? transports[0]! : fallback(transports, { retryCount: 0 }), cacheTime: 0, pollingInterval: 1000 }) as PublicClient;
+  const stats: RpcStats = { requests: 0, errors: 0, byMethod: new Map() };
+  const where = urls.map(redactUrl).join(', ');
+
+  async function request<T>(method: string, params: unknown[], schema: z.ZodType<T>, isRangeQuery = false): Promise<T> {
+    return withRetry(
+      async () => {
+        const started = performance.now();
+        const entry = stats.byMethod.get(method) ?? { count: 0, errors: 0, totalMs: 0 };
+        stats.byMethod.set(method, entry);
+        stats.requests++;
+        entry.count++;
+        try {
+          const raw = await client.request({ method: method as never, params: params as never });
+          const parsed = schema.safeParse(raw);
+          if (!parsed.success) {
+            throw new RetryableError(`the RPC node's answer to ${method} is malformed: ${parsed.error.issues[0]?.message} at ${parsed.error.issues[0]?.path.join('.')}`, { method, rpc: where });
+          }
+          return parsed.data;
+        } catch (error) {
+          stats.errors++;
+          entry.errors++;
+          throw classify(error, method, where, isRangeQuery);
+        } finally {
+          entry.totalMs += performance.now() - started;
+        }
+      },
+      { what: method, logger, retries },
+    );
+  }
+
+  return {
+    client,
+    stats,
+    async chainId() {
+      return Number(await request('eth_chainId', [], quantity));
+    },
+    async headNumber() {
+      return Number(await request('eth_blockNumber', [], quantity));
+    },
+    async finalizedNumber() {
+      try {
+        const block = await request('eth_getBlockByNumber', ['finalized', false], headerSchema.nullable());
+        return block ? Number(block.number) : undefined;
+      } catch (error) {
+        if (error instanceof RetryableError) throw error;
+        return undefined;
+      }
+    },
+    async header(number) {
+      const block = await request('eth_getBlockByNumber', [numberToHex(number), false], headerSchema.nullable());
+      if (!block) return undefined;
+      if (Number(block.number) !== number) {
+        throw new RetryableError(`the RPC node answered block ${Number(block.number)} when asked for ${number}`, { block_number: number, rpc: where });
+      }
+      return { number, hash: block.hash as Hex, parentHash: block.parentHash as Hex, timestamp: Number(block.timestamp) };
+    },
+    async logs({ addresses, topics, from, to }) {
+      const raw = await request('eth_getLogs', [{ address: addresses, topics: [topics], fromBlock: numberToHex(from), toBlock: numberToHex(to) }], z.array(logSchema), true);
+      return raw.map(
+        (l) =>
+          ({
+            address: l.address as Hex,
+            topics: l.topics as [Hex, ...Hex[]],
+            data: l.data as Hex,
+            blockNumber: BigInt(l.blockNumber),
+            blockHash: l.blockHash as Hex,
+            transactionHash: l.transactionHash as Hex,
+            transactionIndex: Number(l.transactionIndex),
+            logIndex: Number(l.logIndex),
+            removed: l.removed ?? false,
+          }) as Log,
+      );
+    },
+  };
+}
+
+/** Sorts an RPC failure into: split the range, retry, or give up. Messages carry no credentials. */
+function classify(error: unknown, method: string, where: string, isRangeQuery: boolean): Error {
+  if (error instanceof IndexerError) return error;
+  const text = describe(error);
+  const context = { method, rpc: where };
+  if (isRangeQuery && rangeRefusal.test(text)) return new RangeTooLargeError(`the RPC node refused the log range: ${text}`, context, { cause: error });
+  if (transient.test(text)) return new RetryableError(`RPC ${method} failed transiently: ${text}`, context, { cause: error });
+  return new FatalError(`RPC ${method} failed: ${text}`, context, { cause: error });
+}
+
+function describe(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error; e && parts.length < 6; e = (e as { cause?: unknown }).cause) {
+    const x = e as { shortMessage?: string; message?: string; details?: string; status?: number; code?: number | string };
+    const text = [x.shortMessage ?? x.message?.split('\n')[0], x.details, x.status && `HTTP ${x.status}`, x.code !== undefined && `code ${x.code}`].filter(Boolean).join('; ');
+    if (text) parts.push(text);
+  }
+  return parts.join(' <- ').replace(/\b(https?|wss?):\/\/[^\s"'<>]+/g, (u) => redactUrl(u));
+}

@@ -1,0 +1,162 @@
+import type { Hex, Log } from 'viem';
+import { InconsistentChainError, ReorgTooDeepError } from '../common/errors.ts';
+import type { Logger } from '../common/logger.ts';
+import type { BlockHeader, Rpc } from '../rpc/client.ts';
+import type { BlockRef, Cursor } from '../store/chain-state.ts';
+import { fetchLogs, type RangeSizer } from './log-ranges.ts';
+
+/** What the source hands the indexer: a discriminated union, consumed by an exhaustive switch. */
+export type SourceEvent =
+  | {
+      kind: 'batch';
+      mode: 'historical' | 'live';
+      from: number;
+      to: number;
+      logs: Log[];
+      /** Headers to remember for reorg detection; always includes the header of `to`. */
+      headers: BlockHeader[];
+      head: number;
+      finalized: number;
+    }
+  | { kind: 'reorg'; ancestor: BlockRef; depth: number; oldTip: Cursor; newHash: Hex; head: number; finalized: number }
+  | { kind: 'idle'; reason: 'caught-up' | 'node-behind'; head: number; finalized: number };
+
+export type BlockSource = { next(cursor: Cursor | undefined): Promise<SourceEvent> };
+
+export type BlockSourceOptions = {
+  rpc: Rpc;
+  chainId: number;
+  addresses: readonly Hex[];
+  topics: readonly Hex[];
+  startBlock: number;
+  confirmations: number;
+  maxReorgDepth: number;
+  sizer: RangeSizer;
+  /** Stored block hashes in [from, to], newest first. */
+  storedBlocks(from: number, to: number): Promise<BlockRef[]>;
+  logger: Logger;
+  /** Blocks whose headers are fetched per live batch, at most. */
+  maxLiveBlocks?: number;
+  /** Historical ranges fetched ahead while the indexer writes the previous one. */
+  prefetch?: number;
+};
+
+/**
+ * The block source decides what comes after the committed cursor. Each call re-reads the head
+ * and the finalized block, then handles exactly one of these cases:
+ *
+ * - node behind: the node's head is below the cursor, or it lacks the cursor's block (a lagging
+ *   or load-balanced node). That is lag, never a reorg: wait.
+ * - reorg: the chain's hash at the cursor differs from ours (checked on the first call, so a
+ *   reorg made while we were stopped is found, and on every call above finality). Walk back over
+ *   the stored hashes to the newest one the chain still has: the common ancestor.
+ * - historical: the next range lies at or below finality: logs only, in adaptive ranges, with a
+ *   few ranges prefetched; only the range's last header is kept.
+ * - live: the next blocks are above finality: every header is fetched, each must link to its
+ *   parent (the first to the cursor), and every log's block hash must equal its header's. A
+ *   mismatch is a race with the node, so everything is re-read, never guessed.
+ * - caught up: nothing new below `head - CONFIRMATIONS`.
+ */
+export function createBlockSource(options: BlockSourceOptions): BlockSource {
+  const { rpc, chainId, addresses, topics, startBlock, confirmations, maxReorgDepth, sizer, logger, maxLiveBlocks = 100, prefetch = 2 } = options;
+  let tipChecked = false;
+  const ahead = new Map<number, Promise<{ to: number; logs: Log[]; header: BlockHeader | undefined }>>();
+
+  async function finality(head: number): Promise<number> {
+    const finalized = await rpc.finalizedNumber();
+    return Math.max(0, Math.min(head, finalized ?? head - maxReorgDepth));
+  }
+
+  async function findAncestor(cursor: Cursor, newHash: Hex, head: number, finalized: number): Promise<SourceEvent> {
+    const stored = await options.storedBlocks(Math.max(0, cursor.blockNumber - maxReorgDepth), cursor.blockNumber);
+    for (const block of stored) {
+      const onChain = await rpc.header(block.number);
+      if (!onChain) return { kind: 'idle', reason: 'node-behind', head, finalized };
+      if (onChain.hash === block.hash) {
+        return { kind: 'reorg', ancestor: block, depth: cursor.blockNumber - block.number, oldTip: cursor, newHash, head, finalized };
+      }
+    }
+    throw new ReorgTooDeepError(
+      `reorg deeper than MAX_REORG_DEPTH=${maxReorgDepth}: none of the stored blocks ${Math.max(0, cursor.blockNumber - maxReorgDepth)}..${cursor.blockNumber} is on the chain any more. ` +
+        `Nothing was written. Raise MAX_REORG_DEPTH, or run \`chama-indexer resync --from <block>\` from a block you trust.`,
+      { chain_id: chainId, block_number: cursor.blockNumber, block_hash: cursor.blockHash, new_hash: newHash },
+    );
+  }
+
+  function fetchHistorical(from: number, to: number) {
+    const work = (async () => {
+      const { to: reached, logs } = await fetchLogs({ rpc, addresses, topics, from, to, sizer, logger });
+      return { to: reached, logs, header: await rpc.header(reached) };
+    })();
+    work.catch(() => {}); // awaited by `next`; a failure surfaces there
+    return work;
+  }
+
+  async function historical(from: number, limit: number, head: number, finalized: number): Promise<SourceEvent> {
+    let pending = ahead.get(from);
+    if (!pending) {
+      ahead.clear();
+      pending = fetchHistorical(from, Math.min(limit, from + sizer.size() - 1));
+    }
+    ahead.delete(from);
+    const { to, logs, header } = await pending;
+    if (!header) return { kind: 'idle', reason: 'node-behind', head, finalized };
+    // Fetch ahead, bounded: at most `prefetch` ranges beyond the one being handed out.
+    let next = to + 1;
+    for (let i = 0; i < prefetch && next <= limit; i++) {
+      const end = Math.min(limit, next + sizer.size() - 1);
+      if (!ahead.has(next)) ahead.set(next, fetchHistorical(next, end));
+      next = end + 1;
+    }
+    return { kind: 'batch', mode: 'historical', from, to, logs, headers: [header], head, finalized };
+  }
+
+  async function live(cursor: Cursor | undefined, from: number, to: number, head: number, finalized: number): Promise<SourceEvent> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const numbers = Array.from({ length: to - from + 1 }, (_, i) => from + i);
+      const fetched = await Promise.all(numbers.map((n) => rpc.header(n)));
+      const missing = fetched.findIndex((h) => h === undefined);
+      const headers = (missing === -1 ? fetched : fetched.slice(0, missing)) as BlockHeader[];
+      if (headers.length === 0) return { kind: 'idle', reason: 'node-behind', head, finalized };
+      const linked = headers.every((h, i) => (i === 0 ? !cursor || cursor.blockNumber !== from - 1 || h.parentHash === cursor.blockHash : h.parentHash === headers[i - 1]!.hash));
+      if (!linked) {
+        // The chain moved under us between reading the tip and the headers: re-check the tip.
+        if (cursor && headers[0]!.parentHash !== cursor.blockHash) return next(cursor);
+        continue;
+      }
+      const last = headers[headers.length - 1]!;
+      const { logs } = await fetchLogs({ rpc, addresses, topics, from, to: last.number, sizer, logger, whole: true });
+      const byNumber = new Map(headers.map((h) => [h.number, h.hash]));
+      const stray = logs.find((l) => byNumber.get(Number(l.blockNumber)) !== l.blockHash);
+      if (stray) {
+        logger.debug({ chain_id: chainId, block_number: Number(stray.blockNumber), block_hash: stray.blockHash, attempt }, 'logs and headers disagree; re-reading');
+        continue;
+      }
+      return { kind: 'batch', mode: 'live', from, to: last.number, logs, headers, head, finalized };
+    }
+    throw new InconsistentChainError(`the RPC node kept answering logs and headers from different forks for blocks ${from}..${to}`, { chain_id: chainId, from_block: from, to_block: to });
+  }
+
+  async function next(cursor: Cursor | undefined): Promise<SourceEvent> {
+    const head = await rpc.headNumber();
+    const finalized = await finality(head);
+    const target = head - confirmations;
+    if (cursor && head < cursor.blockNumber) return { kind: 'idle', reason: 'node-behind', head, finalized };
+    if (cursor && (!tipChecked || cursor.blockNumber > finalized)) {
+      const onChain = await rpc.header(cursor.blockNumber);
+      if (!onChain) return { kind: 'idle', reason: 'node-behind', head, finalized };
+      tipChecked = true;
+      if (onChain.hash !== cursor.blockHash) {
+        ahead.clear();
+        return findAncestor(cursor, onChain.hash, head, finalized);
+      }
+    }
+    const from = cursor ? cursor.blockNumber + 1 : startBlock;
+    if (from > target) return { kind: 'idle', reason: 'caught-up', head, finalized };
+    if (from <= finalized) return historical(from, Math.min(finalized, target), head, finalized);
+    ahead.clear();
+    return live(cursor, from, Math.min(target, from + maxLiveBlocks - 1), head, finalized);
+  }
+
+  return { next };
+}

@@ -1,0 +1,53 @@
+import type { Hex, Log } from 'viem';
+import type { Logger } from '../common/logger.ts';
+import { RangeTooLargeError, type Rpc } from '../rpc/client.ts';
+
+/**
+ * How many blocks one eth_getLogs asks for. Halves when the node refuses a range; grows after
+ * successes, towards ranges of about `targetLogs` logs, up to `maxBlocks`. State in the closure,
+ * shared by every fetch of one source so what one range learned the next one uses.
+ */
+export type RangeSizer = { size(): number; refused(blocks: number): void; succeeded(blocks: number, logs: number): void };
+
+export function createRangeSizer({ maxBlocks, initialBlocks = Math.min(maxBlocks, 2000), targetLogs = 25_000 }: { maxBlocks: number; initialBlocks?: number; targetLogs?: number }): RangeSizer {
+  let size = initialBlocks;
+  return {
+    size: () => size,
+    refused(blocks) {
+      size = Math.max(1, Math.min(size, Math.floor(blocks / 2)));
+    },
+    succeeded(blocks, logs) {
+      if (blocks < size) return;
+      const byDensity = logs === 0 ? size * 2 : Math.floor((blocks * targetLogs) / logs);
+      size = Math.max(1, Math.min(maxBlocks, size * 2, byDensity));
+    },
+  };
+}
+
+/**
+ * Logs of [from, to]. The node may refuse a range (too many results, too wide, timeout): then it
+ * is split. Without `whole`, returns the first part that succeeded (`to` says how far it got),
+ * so a backfill moves on at once; with `whole`, fetches every part of the range.
+ */
+export async function fetchLogs(args: { rpc: Rpc; addresses: readonly Hex[]; topics: readonly Hex[]; from: number; to: number; sizer: RangeSizer; logger: Logger; whole?: boolean }): Promise<{ to: number; logs: Log[] }> {
+  const { rpc, addresses, topics, from, to, sizer, logger, whole = false } = args;
+  const logs: Log[] = [];
+  let start = from;
+  let end = to;
+  while (start <= to) {
+    try {
+      const part = await rpc.logs({ addresses, topics, from: start, to: end });
+      sizer.succeeded(end - start + 1, part.length);
+      for (const log of part) logs.push(log);
+      if (!whole) return { to: end, logs };
+      start = end + 1;
+      end = Math.min(to, start + sizer.size() - 1);
+    } catch (error) {
+      if (!(error instanceof RangeTooLargeError) || end === start) throw error;
+      sizer.refused(end - start + 1);
+      logger.debug({ from_block: start, to_block: end, next_size: sizer.size() }, 'log range refused; splitting');
+      end = start + Math.max(1, Math.floor((end - start + 1) / 2)) - 1;
+    }
+  }
+  return { to, logs };
+}

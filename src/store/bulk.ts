@@ -1,0 +1,30 @@
+import { sql, type SQL } from 'drizzle-orm';
+
+/** A column of a bulk statement: its name and the SQL type its JSON value is read as. */
+export type Column = readonly [name: string, type: string];
+
+/**
+ * Many rows in one statement: the rows travel as one JSON parameter and are unpacked by
+ * `jsonb_to_recordset`, which works the same on PostgreSQL and PGlite and has no parameter-count
+ * limit. uint256 values travel as decimal strings.
+ */
+export function recordset(columns: readonly Column[], records: readonly object[]): SQL {
+  const json = JSON.stringify(records, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+  const spec = columns.map(([name, type]) => `"${name}" ${type}`).join(', ');
+  return sql`jsonb_to_recordset(${json}::jsonb) AS r(${sql.raw(spec)})`;
+}
+
+export function insertMany(table: string, columns: readonly Column[], records: readonly object[], onConflict = ''): SQL {
+  const names = columns.map(([n]) => `"${n}"`).join(', ');
+  return sql`INSERT INTO ${sql.raw(`"${table}"`)} (${sql.raw(names)}) SELECT ${sql.raw(names)} FROM ${recordset(columns, records)} ${sql.raw(onConflict)}`;
+}
+
+/** Insert, or replace the row with the same key. */
+export function upsertMany(table: string, columns: readonly Column[], key: readonly string[], records: readonly object[]): SQL {
+  const updates = columns
+    .map(([n]) => n)
+    .filter((n) => !key.includes(n))
+    .map((n) => `"${n}" = excluded."${n}"`)
+    .join(', ');
+  return insertMany(table, columns, records, `ON CONFLICT (${key.map((k) => `"${k}"`).join(', ')}) DO UPDATE SET ${updates}`);
+}

@@ -1,0 +1,60 @@
+import { sql } from 'drizzle-orm';
+import type { Hex } from 'viem';
+import { FatalError } from '../common/errors.ts';
+import { insertMany } from './bulk.ts';
+import { rows, type Executor } from './db.ts';
+
+/** The last block whose events are committed, with its hash. */
+export type Cursor = { blockNumber: number; blockHash: Hex };
+export type BlockRef = { number: number; hash: Hex; parentHash: Hex };
+
+export async function readCursor(ex: Executor, chainId: number): Promise<Cursor | undefined> {
+  const [row] = await rows<{ block_number: number; block_hash: Hex }>(ex, sql`SELECT block_number, block_hash FROM cursor WHERE chain_id = ${chainId}`);
+  return row && { blockNumber: Number(row.block_number), blockHash: row.block_hash };
+}
+
+/**
+ * Moves the cursor, but only from where this writer last saw it (compare-and-set). If another
+ * process moved it, this batch must not commit: two writers would duplicate or lose events.
+ */
+export async function moveCursor(ex: Executor, chainId: number, from: Cursor | undefined, to: Cursor & { finalizedBlock: number; eventsDelta: number }): Promise<void> {
+  const moved = from
+    ? await rows(ex, sql`UPDATE cursor SET block_number = ${to.blockNumber}, block_hash = ${to.blockHash}, finalized_block = GREATEST(finalized_block, ${to.finalizedBlock}),
+                          events_total = events_total + ${to.eventsDelta}, updated_at = now()
+                        WHERE chain_id = ${chainId} AND block_number = ${from.blockNumber} AND block_hash = ${from.blockHash} RETURNING chain_id`)
+    : await rows(ex, sql`INSERT INTO cursor (chain_id, block_number, block_hash, finalized_block, events_total) VALUES (${chainId}, ${to.blockNumber}, ${to.blockHash}, ${to.finalizedBlock}, ${to.eventsDelta})
+                        ON CONFLICT (chain_id) DO NOTHING RETURNING chain_id`);
+  if (moved.length !== 1) {
+    throw new FatalError('the cursor was moved by another writer; refusing to commit this batch', { chain_id: chainId, expected_block: from?.blockNumber ?? null, block_number: to.blockNumber });
+  }
+}
+
+export async function saveBlocks(ex: Executor, chainId: number, blocks: readonly BlockRef[]): Promise<void> {
+  if (blocks.length === 0) return;
+  await ex.execute(
+    insertMany(
+      'blocks',
+      [['chain_id', 'int8'], ['number', 'int8'], ['hash', 'text'], ['parent_hash', 'text']],
+      blocks.map((b) => ({ chain_id: chainId, number: b.number, hash: b.hash, parent_hash: b.parentHash })),
+      'ON CONFLICT (chain_id, number) DO UPDATE SET hash = excluded.hash, parent_hash = excluded.parent_hash',
+    ),
+  );
+}
+
+/** Stored block hashes in [from, to], newest first: the walk back of a reorg reads these. */
+export async function storedBlocks(ex: Executor, chainId: number, from: number, to: number): Promise<BlockRef[]> {
+  const found = await rows<{ number: number; hash: Hex; parent_hash: Hex }>(
+    ex,
+    sql`SELECT number, hash, parent_hash FROM blocks WHERE chain_id = ${chainId} AND number BETWEEN ${from} AND ${to} ORDER BY number DESC`,
+  );
+  return found.map((b) => ({ number: Number(b.number), hash: b.hash, parentHash: b.parent_hash }));
+}
+
+/** Hashes below both finality and the cursor can no longer be reorged away. */
+export async function pruneBlocks(ex: Executor, chainId: number, below: number): Promise<void> {
+  await ex.execute(sql`DELETE FROM blocks WHERE chain_id = ${chainId} AND number < ${below}`);
+}
+
+export async function deleteBlocksAbove(ex: Executor, chainId: number, block: number): Promise<void> {
+  await ex.execute(sql`DELETE FROM blocks WHERE chain_id = ${chainId} AND number > ${block}`);
+}

@@ -1,0 +1,115 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { PGlite } from '@electric-sql/pglite';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
+import type { ExtractTablesWithRelations, SQL } from 'drizzle-orm';
+import * as schema from '../../schema/index.ts';
+import { lockDataDir } from './lock.ts';
+
+export type Schema = typeof schema;
+export type Orm = PgDatabase<PgQueryResultHKT, Schema>;
+export type Tx = PgTransaction<PgQueryResultHKT, Schema, ExtractTablesWithRelations<Schema>>;
+/** Something queries can run on: the database or an open transaction. */
+export type Executor = Orm | Tx;
+
+/**
+ * The database handle. The same code runs on PostgreSQL (postgres.js) and on embedded PGlite;
+ * the differences (result shape, int8 parsing, connection model) stop here.
+ */
+export type Db = {
+  kind: 'postgres' | 'pglite';
+  orm: Orm;
+  /** A human-readable name of where the data lives, with no credentials. */
+  location: string;
+  /** A dedicated session, for session-level advisory locks (postgres: a reserved connection). */
+  session(): Promise<{ rows: <T>(query: string, params?: unknown[]) => Promise<T[]>; release: () => Promise<void> }>;
+  close(): Promise<void>;
+};
+
+export const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schema/migrations');
+
+export type OpenDbOptions = { databaseUrl?: string | undefined; dataDir?: string; memory?: boolean; maxConnections?: number };
+
+export async function openDb(options: OpenDbOptions): Promise<Db> {
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.maxConnections ?? 10);
+  return openPglite(options.memory ? undefined : path.resolve(options.dataDir ?? '.data', 'pglite'));
+}
+
+function openPostgres(url: string, max: number): Db {
+  const client = postgres(url, {
+    max,
+    onnotice: () => {},
+    // Block numbers, log indexes and counts are int8; they stay far below 2^53.
+    types: { int8: { to: 20, from: [20], serialize: (v: number) => String(v), parse: (v: string) => Number(v) } },
+    connection: { application_name: 'chama-indexer' },
+  });
+  const orm = drizzlePostgres({ client, schema }) as unknown as Orm;
+  return {
+    kind: 'postgres',
+    orm,
+    location: redactUrl(url),
+    async session() {
+      const reserved = await client.reserve();
+      return {
+        rows: async <T>(query: string, params: unknown[] = []) => (await reserved.unsafe(query, params as never[])) as unknown as T[],
+        release: async () => reserved.release(),
+      };
+    },
+    close: () => client.end({ timeout: 5 }),
+  };
+}
+
+async function openPglite(dir: string | undefined): Promise<Db> {
+  if (dir) mkdirSync(dir, { recursive: true });
+  const unlock = dir ? lockDataDir(dir) : () => {};
+  const client = await (dir ? PGlite.create(dir) : PGlite.create()).catch((error: unknown) => {
+    unlock();
+    throw error;
+  });
+  const orm = drizzlePglite({ client, schema }) as unknown as Orm;
+  return {
+    kind: 'pglite',
+    orm,
+    location: dir ?? 'memory',
+    // PGlite has one connection; the process-level lock file (store/lock.ts) keeps other processes out.
+    async session() {
+      return {
+        rows: async <T>(query: string, params: unknown[] = []) => (await client.query<T>(query, params)).rows,
+        release: async () => {},
+      };
+    },
+    close: async () => {
+      await client.close();
+      unlock();
+    },
+  };
+}
+
+export async function migrate(db: Db): Promise<void> {
+  if (db.kind === 'postgres') await migratePostgres(db.orm as never, { migrationsFolder });
+  else await migratePglite(db.orm as never, { migrationsFolder });
+}
+
+/** Rows of a raw query, whichever driver ran it. */
+export async function rows<T>(ex: Executor, query: SQL): Promise<T[]> {
+  const result = (await ex.execute(query)) as unknown;
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    if (u.username) u.username = u.username ? '***' : '';
+    u.search = '';
+    return u.toString();
+  } catch {
+    return '<unparseable url>';
+  }
+}

@@ -1,0 +1,136 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { Address, Hex } from 'viem';
+import type { ChamaEvent } from '../decode/event.ts';
+import { eventAccount } from '../decode/event.ts';
+import { insertMany, recordset, type Column } from './bulk.ts';
+import { rows, type Executor } from './db.ts';
+
+export const eventColumns: readonly Column[] = [
+  ['chain_id', 'int8'],
+  ['block_number', 'int8'],
+  ['block_hash', 'text'],
+  ['log_index', 'int8'],
+  ['tx_hash', 'text'],
+  ['tx_index', 'int8'],
+  ['address', 'text'],
+  ['event', 'text'],
+  ['chama_id', 'numeric'],
+  ['account', 'text'],
+  ['topics', 'text[]'],
+  ['data', 'text'],
+  ['args', 'jsonb'],
+];
+const selectList = sql.raw(eventColumns.map(([n]) => `"${n}"`).join(', '));
+
+export type EventRecord = {
+  chain_id: number;
+  block_number: number;
+  block_hash: string;
+  log_index: number;
+  tx_hash: string;
+  tx_index: number;
+  address: string;
+  event: string;
+  chama_id: string;
+  account: string;
+  topics: string[];
+  data: string;
+  args: Record<string, unknown>;
+};
+
+export function toRecord(e: ChamaEvent): EventRecord {
+  return {
+    chain_id: e.chainId,
+    block_number: e.blockNumber,
+    block_hash: e.blockHash,
+    log_index: e.logIndex,
+    tx_hash: e.txHash,
+    tx_index: e.txIndex,
+    address: e.address,
+    event: e.event,
+    chama_id: e.args.chamaId.toString(),
+    account: eventAccount(e),
+    topics: e.topics,
+    data: e.data,
+    args: Object.fromEntries(Object.entries(e.args).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v])),
+  };
+}
+
+const bigintArgs = new Set(['chamaId', 'contributionAmount', 'maxMembers', 'amount', 'round', 'timestamp']);
+
+export function fromRecord(r: EventRecord): ChamaEvent {
+  const args = Object.fromEntries(Object.entries(r.args).map(([k, v]) => [k, bigintArgs.has(k) ? BigInt(v as string) : v]));
+  return {
+    chainId: Number(r.chain_id),
+    blockNumber: Number(r.block_number),
+    blockHash: r.block_hash as Hex,
+    logIndex: Number(r.log_index),
+    txHash: r.tx_hash as Hex,
+    txIndex: Number(r.tx_index),
+    address: r.address as Address,
+    topics: r.topics as Hex[],
+    data: r.data as Hex,
+    event: r.event,
+    args,
+  } as ChamaEvent;
+}
+
+export async function insertEvents(ex: Executor, events: readonly ChamaEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await ex.execute(insertMany('events', eventColumns, events.map(toRecord)));
+}
+
+/** Canonical events of these chamas, in chain order (optionally up to a block). */
+export async function eventsOfChamas(ex: Executor, chainId: number, keys: readonly { address: string; chamaId: bigint }[], toBlock?: number): Promise<ChamaEvent[]> {
+  if (keys.length === 0) return [];
+  const upTo = toBlock === undefined ? sql`` : sql`AND e.block_number <= ${toBlock}`;
+  return selectEvents(
+    ex,
+    sql`FROM events e JOIN ${recordset([['address', 'text'], ['chama_id', 'numeric']], keys.map((k) => ({ address: k.address, chama_id: k.chamaId })))}
+        ON e.address = r.address AND e.chama_id = r.chama_id
+        WHERE e.chain_id = ${chainId} ${upTo}`,
+  );
+}
+
+/** Canonical events whose topic2 is one of these accounts, in chain order (optionally up to a block). */
+export async function eventsOfAccounts(ex: Executor, chainId: number, accounts: readonly string[], toBlock?: number): Promise<ChamaEvent[]> {
+  if (accounts.length === 0) return [];
+  const upTo = toBlock === undefined ? sql`` : sql`AND e.block_number <= ${toBlock}`;
+  return selectEvents(
+    ex,
+    sql`FROM events e JOIN ${recordset([['account', 'text']], accounts.map((account) => ({ account })))}
+        ON e.account = r.account
+        WHERE e.chain_id = ${chainId} AND e.event <> 'ChamaCreated' ${upTo}`,
+  );
+}
+
+async function selectEvents(ex: Executor, from: SQL): Promise<ChamaEvent[]> {
+  const list = sql.raw(eventColumns.map(([n]) => `e."${n}"`).join(', '));
+  const found = await rows<EventRecord>(ex, sql`SELECT ${list} ${from} ORDER BY e.block_number, e.log_index`);
+  return found.map(fromRecord);
+}
+
+/** Pages of canonical events in chain order, for rebuilds and exports; memory stays at one page. */
+export async function* streamEvents(ex: Executor, chainId: number, options: { pageSize?: number; fromBlock?: number; toBlock?: number } = {}): AsyncGenerator<ChamaEvent[]> {
+  const { pageSize = 20_000, fromBlock = 0, toBlock = Number.MAX_SAFE_INTEGER } = options;
+  let after = { blockNumber: fromBlock - 1, logIndex: Number.MAX_SAFE_INTEGER };
+  for (;;) {
+    const page = await rows<EventRecord>(
+      ex,
+      sql`SELECT ${selectList} FROM events
+          WHERE chain_id = ${chainId} AND (block_number, log_index) > (${after.blockNumber}, ${after.logIndex}) AND block_number <= ${toBlock}
+          ORDER BY block_number, log_index LIMIT ${pageSize}`,
+    );
+    if (page.length === 0) return;
+    const events = page.map(fromRecord);
+    yield events;
+    const last = events[events.length - 1]!;
+    after = { blockNumber: last.blockNumber, logIndex: last.logIndex };
+    if (page.length < pageSize) return;
+  }
+}
+
+export async function countEvents(ex: Executor, chainId: number): Promise<number> {
+  const [row] = await rows<{ n: number }>(ex, sql`SELECT count(*)::int8 AS n FROM events WHERE chain_id = ${chainId}`);
+  return Number(row?.n ?? 0);
+}
