@@ -51,6 +51,8 @@ CREATE TABLE "cursor" (
 	"chain_id" bigint PRIMARY KEY NOT NULL,
 	"block_number" bigint NOT NULL,
 	"block_hash" text NOT NULL,
+	"finalized_block" bigint DEFAULT 0 NOT NULL,
+	"events_total" bigint DEFAULT 0 NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
