@@ -2,12 +2,18 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig, type Config } from './config.ts';
 import { ConfigError, FatalError, UsageError, errorFields } from './common/errors.ts';
 import { createLogger, type Logger } from './common/logger.ts';
-import { openDatabase, runIndexer, runServer } from './main.ts';
-import { rebuildProjections } from './projections/engine.ts';
-import { exportEvents } from './export.ts';
-import { readCursor } from './store/chain-state.ts';
-import { rows } from './store/db.ts';
-import { sql } from 'drizzle-orm';
+
+// The heavy modules load inside the commands, so a bad configuration is reported at once.
+const load = {
+  main: () => import('./main.ts'),
+  engine: () => import('./projections/engine.ts'),
+  exporter: () => import('./export.ts'),
+  chainState: () => import('./store/chain-state.ts'),
+  indexedChains: async (db: import('./store/db.ts').Db) => {
+    const [{ sql }, { rows }] = await Promise.all([import('drizzle-orm'), import('./store/db.ts')]);
+    return (await rows<{ chain_id: number }>(db.orm, sql`SELECT chain_id FROM cursor ORDER BY chain_id`)).map((r) => Number(r.chain_id));
+  },
+};
 
 const usage = `usage: chama-indexer <command> [options]
 
@@ -27,30 +33,31 @@ type Command = (config: Config, logger: Logger, argv: string[], signal: AbortSig
 const commands: Record<string, Command> = {
   start: async (config, logger, argv, signal) => {
     noOptions(argv);
-    await runIndexer(config, logger, { serveApi: true, signal });
+    await (await load.main()).runIndexer(config, logger, { serveApi: true, signal });
     return 0;
   },
   index: async (config, logger, argv, signal) => {
     noOptions(argv);
-    await runIndexer(config, logger, { serveApi: false, signal });
+    await (await load.main()).runIndexer(config, logger, { serveApi: false, signal });
     return 0;
   },
   serve: async (config, logger, argv, signal) => {
     noOptions(argv);
-    await runServer(config, logger, signal);
+    await (await load.main()).runServer(config, logger, signal);
     return 0;
   },
   migrate: async (config, logger, argv) => {
     noOptions(argv);
-    const db = await openDatabase(config, logger);
+    const db = await (await load.main()).openDatabase(config, logger);
     await db.close();
     return 0;
   },
   rebuild: async (config, logger, argv) => {
     noOptions(argv);
+    const [{ openDatabase }, { rebuildProjections }, { readCursor }] = await Promise.all([load.main(), load.engine(), load.chainState()]);
     const db = await openDatabase(config, logger);
     try {
-      const chains = config.chainId ? [config.chainId] : (await rows<{ chain_id: number }>(db.orm, sql`SELECT chain_id FROM cursor`)).map((r) => Number(r.chain_id));
+      const chains = config.chainId ? [config.chainId] : await load.indexedChains(db);
       for (const chainId of chains) {
         const started = performance.now();
         let lastLog = 0;
@@ -74,9 +81,10 @@ const commands: Record<string, Command> = {
     if (values.format !== 'ndjson' && values.format !== 'csv') throw new UsageError('--format must be ndjson or csv');
     const from = blockOption('--from', values.from);
     const to = blockOption('--to', values.to);
+    const [{ openDatabase }, { exportEvents }] = await Promise.all([load.main(), load.exporter()]);
     const db = await openDatabase(config, logger, { migrations: false });
     try {
-      const chainId = config.chainId ?? Number((await rows<{ chain_id: number }>(db.orm, sql`SELECT chain_id FROM cursor LIMIT 1`))[0]?.chain_id ?? 0);
+      const chainId = config.chainId ?? (await load.indexedChains(db))[0] ?? 0;
       const count = await exportEvents(db, chainId, { format: values.format, fromBlock: from, toBlock: to }, process.stdout);
       logger.info({ chain_id: chainId, events: count }, 'export finished');
     } finally {
