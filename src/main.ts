@@ -7,6 +7,7 @@ import type { Logger } from './common/logger.ts';
 import { createIndexer, resolveChainId, type Indexer } from './indexer/index.ts';
 import { createRpc, type Rpc } from './rpc/client.ts';
 import { migrate, openDb, type Db } from './store/db.ts';
+import { forgetChain, readCursor } from './store/chain-state.ts';
 import { acquireWriterLock } from './store/lock.ts';
 import { rows } from './store/db.ts';
 import { sql } from 'drizzle-orm';
@@ -28,21 +29,21 @@ export async function openDatabase(config: Config, logger: Logger, { migrations 
   return db;
 }
 
-type Chain = { rpc: Rpc; chainId: number; addresses: Hex[]; stop(): Promise<void> };
+type Chain = { rpc: Rpc; chainId: number; addresses: Hex[]; freshDemo: boolean; stop(): Promise<void> };
 
 /** The chain to index: the configured RPC, or the local demo chain when none is configured. */
 async function connectChain(config: Config, logger: Logger, allowDemo: boolean): Promise<Chain> {
   if (config.rpcUrls.length > 0) {
     const rpc = createRpc({ urls: config.rpcUrls, logger: logger.child({ module: 'rpc' }) });
     const chainId = await resolveChainId(rpc, config.chainId);
-    return { rpc, chainId, addresses: config.chamaAddresses, stop: async () => {} };
+    return { rpc, chainId, addresses: config.chamaAddresses, freshDemo: false, stop: async () => {} };
   }
   if (!allowDemo) throw new FatalError('RPC_URL is not set: this command needs a chain (only `start` runs the local demo chain)', {});
   const { startDemo } = await import('./demo/index.ts');
   const demo = await startDemo({ dataDir: config.dataDir, logger: logger.child({ module: 'demo' }) });
   const rpc = createRpc({ urls: [demo.rpcUrl], logger: logger.child({ module: 'rpc' }) });
   const chainId = await resolveChainId(rpc, config.chainId);
-  return { rpc, chainId, addresses: [demo.address], stop: demo.stop };
+  return { rpc, chainId, addresses: [demo.address], freshDemo: demo.fresh, stop: demo.stop };
 }
 
 /** `start` (index + serve) and `index` (index only). Resolves when stopped by the signal. */
@@ -55,6 +56,10 @@ export async function runIndexer(config: Config, logger: Logger, args: { serveAp
     logger.info({ chain_id: chain.chainId, addresses: chain.addresses, start_block: config.startBlock, confirmations: config.confirmations }, 'indexing');
     const lock = await acquireWriterLock({ db, chainId: chain.chainId, logger, signal: args.signal });
     cleanup.unshift(() => lock.release());
+    if (chain.freshDemo && (await readCursor(db.orm, chain.chainId))) {
+      logger.warn({ chain_id: chain.chainId }, 'the demo chain started anew; forgetting the data indexed from the previous demo chain');
+      await forgetChain(db, chain.chainId);
+    }
     const indexer = createIndexer({
       db,
       rpc: chain.rpc,

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { Hex } from 'viem';
 import { FatalError } from '../common/errors.ts';
 import { insertMany } from './bulk.ts';
-import { rows, type Executor } from './db.ts';
+import { rows, type Db, type Executor } from './db.ts';
 
 /** The last block whose events are committed, with its hash. */
 export type Cursor = { blockNumber: number; blockHash: Hex };
@@ -57,4 +57,13 @@ export async function pruneBlocks(ex: Executor, chainId: number, below: number):
 
 export async function deleteBlocksAbove(ex: Executor, chainId: number, block: number): Promise<void> {
   await ex.execute(sql`DELETE FROM blocks WHERE chain_id = ${chainId} AND number > ${block}`);
+}
+
+const chainTables = ['events', 'orphaned_events', 'reorgs', 'blocks', 'cursor', 'chamas', 'members', 'contributions', 'payouts', 'accounts'];
+
+/** Deletes everything stored for a chain, in one transaction (the demo, when its chain starts anew). */
+export async function forgetChain(db: Db, chainId: number): Promise<void> {
+  await db.orm.transaction(async (tx) => {
+    for (const table of chainTables) await tx.execute(sql`DELETE FROM ${sql.raw(table)} WHERE chain_id = ${chainId}`);
+  });
 }
