@@ -113,7 +113,9 @@ async function launch(file: string, argv: string[], port: number): Promise<Anvil
   }).finally(() => {
     running = false;
   });
-  const killOnExit = () => child.kill('SIGKILL');
+  // SIGTERM, not SIGKILL: anvil then still writes its --state file, and the JS launcher
+  // (fallback) forwards it to the binary instead of orphaning it.
+  const killOnExit = () => child.kill('SIGTERM');
   process.on('exit', killOnExit);
 
   let stopping: Promise<void> | undefined;
