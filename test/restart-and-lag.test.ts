@@ -1,0 +1,106 @@
+import { sql } from 'drizzle-orm';
+import { parseEther } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ReorgTooDeepError } from '../src/common/errors.ts';
+import { readCursor } from '../src/store/chain-state.ts';
+import { rows } from '../src/store/db.ts';
+import { startTestChain, type TestChain } from './helpers/chain.ts';
+import { createTestDb, type TestDb } from './helpers/db.ts';
+import { chainId, createTestIndexer, differencesFromChain, group } from './helpers/indexing.ts';
+import { eventKeys, projectionSnapshot } from './helpers/projections.ts';
+import { startRpcProxy, type RpcProxy } from './helpers/rpc-proxy.ts';
+
+let chain: TestChain;
+let proxy: RpcProxy;
+let db: TestDb;
+
+beforeAll(async () => {
+  chain = await startTestChain();
+  proxy = await startRpcProxy(chain.rpcUrl);
+  db = await createTestDb('pglite');
+});
+afterAll(async () => {
+  await db?.drop();
+  await proxy?.close();
+  await chain?.stop();
+});
+
+const reorgCount = async () => Number((await rows<{ n: number }>(db.orm, sql`SELECT count(*)::int8 AS n FROM reorgs`))[0]!.n);
+
+describe('restarts, lagging nodes and deep reorgs', () => {
+  it('finds and handles at start a reorg made while the indexer was stopped', async () => {
+    const [a, b, c] = chain.accounts;
+    const id = await group(chain, 'before', parseEther('0.1'), 3n, [a, b]);
+    await createTestIndexer(db, chain).syncToHead();
+    const snap = await chain.snapshot();
+    await chain.actions.join(id, c);
+    await chain.actions.contribute(id, a);
+    const stopped = await createTestIndexer(db, chain).syncToHead();
+    expect(stopped?.blockNumber).toBe(Number(await chain.publicClient.getBlockNumber()));
+
+    // While no indexer runs: the chain forgets the last two blocks and grows another way.
+    await chain.revert(snap);
+    await chain.actions.contribute(id, b);
+    await chain.mine(3);
+
+    const restarted = await createTestIndexer(db, chain).syncToHead();
+    const head = await chain.publicClient.getBlock();
+    expect(restarted).toEqual({ blockNumber: Number(head.number), blockHash: head.hash });
+    expect(await reorgCount()).toBe(1);
+    expect(await differencesFromChain(db, chain, head.number)).toEqual([]);
+  });
+
+  it('a node answering an older head than the cursor causes no rewind', async () => {
+    const [a, , , d] = chain.accounts;
+    await group(chain, 'lag', parseEther('0.1'), 2n, [d, a]);
+    const indexer = createTestIndexer(db, { rpcUrl: proxy.url, address: chain.address });
+    const cursor = await indexer.syncToHead();
+    const before = { events: await eventKeys(db, chainId), projections: await projectionSnapshot(db, chainId), reorgs: await reorgCount() };
+
+    proxy.lagBy(3);
+    expect(await indexer.syncToHead()).toEqual(cursor);
+    expect(await createTestIndexer(db, { rpcUrl: proxy.url, address: chain.address }).syncToHead()).toEqual(cursor);
+    expect(await readCursor(db.orm, chainId)).toEqual(cursor);
+    expect({ events: await eventKeys(db, chainId), projections: await projectionSnapshot(db, chainId), reorgs: await reorgCount() }).toEqual(before);
+
+    proxy.lagBy(0);
+    await chain.mine(2);
+    const after = await indexer.syncToHead();
+    expect(after!.blockNumber).toBe(cursor!.blockNumber + 2);
+    expect(await reorgCount()).toBe(before.reorgs);
+  });
+
+  it('retries transient RPC failures', async () => {
+    const indexer = createTestIndexer(db, { rpcUrl: proxy.url, address: chain.address });
+    const [a, b] = chain.accounts;
+    await group(chain, 'flaky', parseEther('0.1'), 2n, [b, a]);
+    proxy.failNext(2, 503); // the test indexer retries twice
+    const cursor = await indexer.syncToHead();
+    expect(cursor?.blockNumber).toBe(Number(await chain.publicClient.getBlockNumber()));
+    expect(await differencesFromChain(db, chain, BigInt(cursor!.blockNumber))).toEqual([]);
+  });
+
+  it('a reorg deeper than MAX_REORG_DEPTH stops indexing and writes nothing', async () => {
+    const [a, b] = chain.accounts;
+    await createTestIndexer(db, chain).syncToHead();
+    const snap = await chain.snapshot();
+    for (let i = 0; i < 4; i++) await group(chain, `deep ${i}`, parseEther('0.1'), 2n, [a, b]);
+    await createTestIndexer(db, chain).syncToHead();
+    const before = { cursor: await readCursor(db.orm, chainId), events: await eventKeys(db, chainId), projections: await projectionSnapshot(db, chainId), reorgs: await reorgCount() };
+
+    await chain.revert(snap);
+    await chain.mine(8);
+    const error = await createTestIndexer(db, chain, { maxReorgDepth: 2 })
+      .syncToHead()
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ReorgTooDeepError);
+    expect((error as ReorgTooDeepError).message).toMatch(/MAX_REORG_DEPTH=2.*resync/);
+    expect((error as ReorgTooDeepError).context).toMatchObject({ chain_id: chainId, block_number: before.cursor!.blockNumber, block_hash: before.cursor!.blockHash });
+    expect({ cursor: await readCursor(db.orm, chainId), events: await eventKeys(db, chainId), projections: await projectionSnapshot(db, chainId), reorgs: await reorgCount() }).toEqual(before);
+
+    // With a deep enough window the same situation is an ordinary reorg.
+    const head = await chain.publicClient.getBlock();
+    expect(await createTestIndexer(db, chain, { maxReorgDepth: 64 }).syncToHead()).toEqual({ blockNumber: Number(head.number), blockHash: head.hash });
+    expect(await differencesFromChain(db, chain, head.number)).toEqual([]);
+  });
+});
