@@ -39,7 +39,7 @@ export async function startTestChain(options: StartAnvilOptions = {}): Promise<T
   const anvil = await startAnvil(options);
   try {
     const transport = http(anvil.rpcUrl);
-    const publicClient = createPublicClient({ transport, pollingInterval: 100 });
+    const publicClient = createPublicClient({ transport, pollingInterval: 100, cacheTime: 0 });
     const testClient = createTestClient({ mode: 'anvil', transport, pollingInterval: 100 });
     const walletClient = createWalletClient({ transport });
     const accounts = await walletClient.getAddresses();
