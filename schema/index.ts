@@ -60,6 +60,8 @@ export const events = pgTable('events', eventColumns, (t) => [
   unique('events_chain_block_hash_log_index').on(t.chainId, t.blockHash, t.logIndex),
   index('events_chama_idx').on(t.chainId, t.address, t.chamaId, t.blockNumber, t.logIndex),
   index('events_account_idx').on(t.chainId, t.account, t.blockNumber, t.logIndex),
+  /** GET /events?chamaId= without ?contract=: a chama id across every indexed contract, in chain order. */
+  index('events_chama_id_idx').on(t.chainId, t.chamaId, t.blockNumber, t.logIndex),
 ]);
 
 /** One row per reorg handled. */

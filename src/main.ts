@@ -73,7 +73,7 @@ export async function runIndexer(config: Config, logger: Logger, args: { serveAp
       logger,
     });
     if (args.serveApi) {
-      const close = await listen(config, logger, db, chain.chainId, indexer, () => chain.rpc.headNumber());
+      const close = await listen(config, logger, db, chain.chainId, indexer, () => chain.rpc.headNumber(), chain.rpc);
       cleanup.unshift(close);
     }
     if (!args.signal.aborted) await indexer.run(args.signal);
@@ -89,7 +89,7 @@ export async function runServer(config: Config, logger: Logger, signal: AbortSig
   try {
     const rpc = config.rpcUrls.length > 0 ? createRpc({ urls: config.rpcUrls, logger: logger.child({ module: 'rpc' }), retries: 1 }) : undefined;
     const chainId = config.chainId ?? (rpc ? await rpc.chainId() : await onlyIndexedChain(db));
-    const close = await listen(config, logger, db, chainId, undefined, rpc ? () => rpc.headNumber() : undefined);
+    const close = await listen(config, logger, db, chainId, undefined, rpc ? () => rpc.headNumber() : undefined, rpc);
     await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     await close();
   } finally {
@@ -105,8 +105,8 @@ async function onlyIndexedChain(db: Db): Promise<number> {
   return Number(chains[0]!.chain_id);
 }
 
-async function listen(config: Config, logger: Logger, db: Db, chainId: number, indexer: Indexer | undefined, headBlock?: () => Promise<number>): Promise<() => Promise<void>> {
-  const app = createApp({ db, chainId, logger: logger.child({ module: 'api' }), indexer, headBlock });
+async function listen(config: Config, logger: Logger, db: Db, chainId: number, indexer: Indexer | undefined, headBlock?: () => Promise<number>, rpc?: Rpc): Promise<() => Promise<void>> {
+  const app = createApp({ db, chainId, logger: logger.child({ module: 'api' }), indexer, headBlock, rpc, readyMaxLagBlocks: config.readyMaxLagBlocks });
   const server = await new Promise<ReturnType<typeof serveHttp>>((resolve, reject) => {
     const s = serveHttp({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
       logger.info({ host: config.host, port: info.port, url: `http://${config.host}:${info.port}` }, 'API listening');

@@ -1,30 +1,92 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
-import { requestId } from 'hono/request-id';
+import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
-import type { ApiDeps, ApiEnv } from './deps.ts';
-import { errorBody, onError } from './errors.ts';
+import { requestId } from 'hono/request-id';
+import { matchedRoutes } from 'hono/route';
+import type { Context } from 'hono';
+import type { ApiDeps } from './deps.ts';
+import { renderDocsPage } from './docs-page.ts';
+import { ApiError, errorBody, onError } from './errors.ts';
+import { createMetrics } from './metrics.ts';
+import { createRouter } from './router.ts';
+import { registerAccounts } from './routes/accounts.ts';
 import { registerChamas } from './routes/chamas.ts';
+import { registerContributions } from './routes/contributions.ts';
+import { registerEvents } from './routes/events.ts';
+import { registerHealth } from './routes/health.ts';
+import { registerMembers } from './routes/members.ts';
+import { registerMetrics } from './routes/metrics.ts';
+import { registerPayouts } from './routes/payouts.ts';
 import { registerStatus } from './routes/status.ts';
+import { registerStream } from './routes/stream.ts';
+
+const info = {
+  title: 'chama-indexer',
+  version: '0.1.0',
+  description:
+    'Read API over indexed Chama events (SPEC §4). uint256 values are decimal strings; block numbers, rounds, counts and positions are numbers; ' +
+    'addresses are lower-case. Reads carry `meta` and `X-Indexed-Block` from one database snapshot. Lists page with `limit` (default 100, max 1000) ' +
+    'and the opaque `cursor` of `nextCursor`. Errors are `{ "error": { "code", "message", "details"? } }`.',
+};
+
+/** The route a request matched, for metrics labels ("unmatched" for 404s), never the raw path. */
+function routeLabel(c: Context): string {
+  const routes = matchedRoutes(c);
+  for (let i = routes.length - 1; i >= 0; i--) if (routes[i]!.method !== 'ALL') return routes[i]!.path;
+  return 'unmatched';
+}
 
 /** The HTTP API (SPEC §4): read-only, every read from one snapshot. */
 export function createApp(deps: ApiDeps) {
-  const app = new OpenAPIHono<ApiEnv>({
-    defaultHook: (result, c) => {
-      if (!result.success) {
-        const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-        return c.json(errorBody('bad_request', `invalid ${result.target}: ${issues.map((i) => `${i.path || '(root)'} ${i.message}`).join('; ')}`, issues), 400);
-      }
-    },
-  });
+  const metrics = createMetrics({ chainId: deps.chainId });
+  if (deps.indexer?.subscribe) deps.indexer.subscribe((notice) => metrics.onNotice(notice));
+  deps.rpc?.onRequest?.((request) => metrics.onRpcRequest(request));
+
+  const app = createRouter();
   app.use('*', requestId());
-  app.use('*', cors());
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    const log = deps.logger.child({ request_id: c.get('requestId') });
+    c.set('logger', log);
+    await next();
+    const durationMs = performance.now() - started;
+    metrics.onHttpRequest({ method: c.req.method, route: routeLabel(c), status: c.res.status, durationMs });
+    log.info({ method: c.req.method, path: c.req.path, status: c.res.status, duration_ms: Math.round(durationMs * 10) / 10 }, 'request');
+  });
+  app.use('*', cors({ origin: '*', exposeHeaders: ['X-Indexed-Block', 'X-Request-Id'] }));
+  app.use('*', bodyLimit({ maxSize: deps.maxBodyBytes ?? 64 * 1024, onError: () => { throw new ApiError(413, 'payload_too_large', `request body larger than ${deps.maxBodyBytes ?? 64 * 1024} bytes`); } }));
   app.onError(onError(deps.logger));
   app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
-  app.get('/health', (c) => c.json({ status: 'ok' }));
-  registerStatus(app, deps);
-  registerChamas(app, deps);
-  app.doc('/openapi.json', { openapi: '3.0.0', info: { title: 'chama-indexer', version: '0.1.0' } });
-  return app;
+
+  const routes = app
+    .route('/', registerHealth(deps))
+    .route('/', registerStatus(deps))
+    .route('/', registerMetrics(deps, metrics))
+    .route('/', registerChamas(deps))
+    .route('/', registerMembers(deps))
+    .route('/', registerContributions(deps))
+    .route('/', registerPayouts(deps))
+    .route('/', registerAccounts(deps))
+    .route('/', registerEvents(deps))
+    .route('/', registerStream(deps));
+
+  app.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/openapi.json',
+    summary: 'This OpenAPI document',
+    responses: { 200: { description: 'the document', content: { 'application/json': { schema: { type: 'object' } } } } },
+  });
+  app.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/docs',
+    summary: 'A page that renders this document (self-contained, works offline)',
+    responses: { 200: { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } },
+  });
+  const document = () => app.getOpenAPIDocument({ openapi: '3.0.0', info });
+  app.doc('/openapi.json', { openapi: '3.0.0', info });
+  app.get('/docs', (c) => c.html(renderDocsPage(document() as never)));
+  return routes;
 }
 
 export type App = ReturnType<typeof createApp>;
+/** The app's type for a typed client: `hc<AppType>(baseUrl)` from `hono/client`. */
+export type AppType = App;

@@ -1,6 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from '../common/logger.ts';
-import type { IndexerStatus } from '../indexer/index.ts';
+import type { IndexerNotice, IndexerStatus } from '../indexer/index.ts';
+import type { RpcRequestInfo } from '../rpc/client.ts';
 import type { Db } from '../store/db.ts';
 
 /** What the routes read from. `indexer` is absent in a read-only `serve` replica. */
@@ -8,10 +9,20 @@ export type ApiDeps = {
   db: Db;
   chainId: number;
   logger: Logger;
-  indexer?: { status(): IndexerStatus };
+  indexer?: { status(): IndexerStatus; subscribe?(listener: (notice: IndexerNotice) => void): () => void };
   /** The node's head, for replicas that have an RPC URL; undefined otherwise. */
   headBlock?: () => Promise<number | undefined>;
+  /** RPC calls as they finish, for /metrics; absent without an RPC. */
+  rpc?: { onRequest?(listener: (request: RpcRequestInfo) => void): () => void };
+  /** `/ready` fails when indexing lags more blocks than this (READY_MAX_LAG_BLOCKS). Default 10. */
+  readyMaxLagBlocks?: number;
+  /** How often an SSE stream looks for new rows when no indexer notice woke it (replicas). Default 1000. */
+  streamPollMs?: number;
+  /** How often an SSE stream sends a `status` message. Default 5000. */
+  streamStatusMs?: number;
+  /** Largest request body accepted, in bytes (every route is a GET). Default 64 KiB. */
+  maxBodyBytes?: number;
 };
 
-export type ApiEnv = { Variables: { requestId: string } };
+export type ApiEnv = { Variables: { requestId: string; logger: Logger } };
 export type ApiApp = OpenAPIHono<ApiEnv>;

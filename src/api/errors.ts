@@ -29,7 +29,8 @@ export function onError(logger: Logger) {
       const status = error.status as ContentfulStatusCode;
       return c.json(errorBody(status === 413 ? 'payload_too_large' : 'http_error', error.message || 'request refused'), status);
     }
-    logger.error({ err: { name: error.name, message: error.message, stack: error.stack }, path: c.req.path, request_id: c.get('requestId' as never) }, 'request failed');
+    const log = (c.get('logger' as never) as Logger | undefined) ?? logger;
+    log.error({ err: { name: error.name, message: error.message, stack: error.stack }, path: c.req.path, request_id: c.get('requestId' as never) }, 'request failed');
     return c.json(errorBody('internal', 'internal error; the request id is in the server log'), 500);
   };
 }

@@ -18,3 +18,38 @@ export function presentChama(c: ChamaRow) {
     updatedAtBlock: c.updatedAtBlock,
   };
 }
+
+/** numeric columns arrive as strings from both drivers; normalise without going through floats. */
+export const dec = (v: unknown) => BigInt(v as string).toString();
+export const num = (v: unknown) => Number(v);
+
+export type MemberRaw = { chama_id: string; member: string; position: number; joined_at_block: number; total_contributed: string; total_received: string; contributions: number };
+
+export function presentMember(m: MemberRaw) {
+  return {
+    chamaId: dec(m.chama_id),
+    address: m.member as `0x${string}`,
+    position: num(m.position),
+    joinedAtBlock: num(m.joined_at_block),
+    totalContributed: dec(m.total_contributed),
+    totalReceived: dec(m.total_received),
+    contributions: num(m.contributions),
+  };
+}
+
+export type TransferRaw = { chama_id: string; amount: string; round: string; timestamp: string; block_number: number; tx_hash: string; log_index: number };
+
+function presentTransfer(t: TransferRaw) {
+  return {
+    chamaId: dec(t.chama_id),
+    amount: dec(t.amount),
+    round: num(t.round),
+    timestamp: num(t.timestamp),
+    blockNumber: num(t.block_number),
+    txHash: t.tx_hash,
+    logIndex: num(t.log_index),
+  };
+}
+
+export const presentContribution = (t: TransferRaw & { contributor: string }) => ({ ...presentTransfer(t), contributor: t.contributor });
+export const presentPayout = (t: TransferRaw & { recipient: string }) => ({ ...presentTransfer(t), recipient: t.recipient });

@@ -13,6 +13,8 @@ export class RangeTooLargeError extends IndexerError {
 }
 
 export type RpcStats = { requests: number; errors: number; byMethod: Map<string, { count: number; errors: number; totalMs: number }> };
+/** One JSON-RPC attempt as it finished (each retry is an attempt), for metrics. */
+export type RpcRequestInfo = { method: string; durationMs: number; ok: boolean };
 
 export type Rpc = {
   /** The viem client, for contract reads (verification, demo). */
@@ -27,6 +29,8 @@ export type Rpc = {
   /** eth_getLogs for the addresses and topics over [from, to]; RangeTooLargeError when refused. */
   logs(args: { addresses: readonly Hex[]; topics: readonly Hex[]; from: number; to: number }): Promise<Log[]>;
   stats: RpcStats;
+  /** Calls `listener` after every attempt; returns the function that stops it. */
+  onRequest(listener: (request: RpcRequestInfo) => void): () => void;
 };
 
 const hex = z.string().regex(/^0x[0-9a-fA-F]*$/);
@@ -60,11 +64,13 @@ export function createRpc(args: { urls: readonly string[]; logger: Logger; timeo
   const client = createPublicClient({ transport: transports.length === 1 ? transports[0]! : fallback(transports, { retryCount: 0 }), cacheTime: 0, pollingInterval: 1000 }) as PublicClient;
   const stats: RpcStats = { requests: 0, errors: 0, byMethod: new Map() };
   const where = urls.map(redactUrl).join(', ');
+  const listeners = new Set<(request: RpcRequestInfo) => void>();
 
   async function request<T>(method: string, params: unknown[], schema: z.ZodType<T>, isRangeQuery = false): Promise<T> {
     return withRetry(
       async () => {
         const started = performance.now();
+        let ok = false;
         const entry = stats.byMethod.get(method) ?? { count: 0, errors: 0, totalMs: 0 };
         stats.byMethod.set(method, entry);
         stats.requests++;
@@ -75,13 +81,22 @@ export function createRpc(args: { urls: readonly string[]; logger: Logger; timeo
           if (!parsed.success) {
             throw new RetryableError(`the RPC node's answer to ${method} is malformed: ${parsed.error.issues[0]?.message} at ${parsed.error.issues[0]?.path.join('.')}`, { method, rpc: where });
           }
+          ok = true;
           return parsed.data;
         } catch (error) {
           stats.errors++;
           entry.errors++;
           throw classify(error, method, where, isRangeQuery);
         } finally {
-          entry.totalMs += performance.now() - started;
+          const durationMs = performance.now() - started;
+          entry.totalMs += durationMs;
+          for (const listener of listeners) {
+            try {
+              listener({ method, durationMs, ok });
+            } catch {
+              // an observer never changes the outcome of a call
+            }
+          }
         }
       },
       { what: method, logger, retries },
@@ -91,6 +106,10 @@ export function createRpc(args: { urls: readonly string[]; logger: Logger; timeo
   return {
     client,
     stats,
+    onRequest(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     async chainId() {
       return Number(await request('eth_chainId', [], quantity));
     },

@@ -1,7 +1,8 @@
 import { createRoute } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
 import { rows } from '../../store/db.ts';
-import type { ApiApp, ApiDeps } from '../deps.ts';
+import type { ApiDeps } from '../deps.ts';
+import { createRouter } from '../router.ts';
 import { statusSchema } from '../schemas.ts';
 
 const getStatus = createRoute({
@@ -14,8 +15,8 @@ const getStatus = createRoute({
 type CursorRow = { block_number: number; block_hash: string; finalized_block: number; events_total: number };
 type ReorgRow = { depth: number; ancestor_block: number; old_hash: string; new_hash: string; orphaned_events: number; detected_at: Date | string };
 
-export function registerStatus(app: ApiApp, deps: ApiDeps) {
-  app.openapi(getStatus, async (c) => {
+export function registerStatus(deps: ApiDeps) {
+  return createRouter().openapi(getStatus, async (c) => {
     const { cursor, reorg } = await deps.db.orm.transaction(
       async (tx) => {
         const [cursor] = await rows<CursorRow>(tx, sql`SELECT block_number, block_hash, finalized_block, events_total FROM cursor WHERE chain_id = ${deps.chainId}`);

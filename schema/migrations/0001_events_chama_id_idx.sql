@@ -1,0 +1,1 @@
+CREATE INDEX "events_chama_id_idx" ON "events" USING btree ("chain_id","chama_id","block_number","log_index");
