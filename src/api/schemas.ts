@@ -3,6 +3,8 @@ import { z } from '@hono/zod-openapi';
 /** Shared zod schemas of the API: inputs are validated with them and the OpenAPI document is generated from them. */
 
 const UINT256_MAX = 2n ** 256n - 1n;
+/** Runs after the regex check even when it failed (zod keeps checking), so it must not throw on non-digits. */
+const fitsUint256 = (v: string) => !/^\d+$/.test(v) || BigInt(v) <= UINT256_MAX;
 
 export const decimal = z.string().regex(/^\d+$/).openapi({ example: '1000000000000000000', description: 'a uint256 as a decimal string' });
 export const address = z.string().regex(/^0x[0-9a-f]{40}$/).openapi({ example: '0x5fbdb2315678afecb367f032d93f642f64180aa3' });
@@ -12,13 +14,13 @@ export const hash = z.string().regex(/^0x[0-9a-f]{64}$/).openapi({ example: `0x$
 export const uint256Input = z
   .string()
   .regex(/^\d{1,78}$/, 'must be a whole number (a uint256 in decimal)')
-  .refine((v) => BigInt(v) <= UINT256_MAX, 'must be at most 2^256 - 1');
+  .refine(fitsUint256, 'must be at most 2^256 - 1');
 
 export const chamaIdParam = z.object({
   id: z
     .string()
     .regex(/^[1-9]\d{0,77}$/, 'must be a positive whole number (a uint256 in decimal)')
-    .refine((v) => BigInt(v) <= UINT256_MAX, 'must be at most 2^256 - 1')
+    .refine(fitsUint256, 'must be at most 2^256 - 1')
     .openapi({ param: { name: 'id', in: 'path' }, example: '1' }),
 });
 

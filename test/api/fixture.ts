@@ -2,6 +2,7 @@ import { parseEther, type Address } from 'viem';
 import { createApp, type App } from '../../src/api/app.ts';
 import type { ApiDeps } from '../../src/api/deps.ts';
 import type { Indexer } from '../../src/indexer/index.ts';
+import { createRpc, type Rpc } from '../../src/rpc/client.ts';
 import { startTestChain, type TestChain } from '../helpers/chain.ts';
 import { createTestDb, type DbKind, type TestDb } from '../helpers/db.ts';
 import { chainId, createTestIndexer, fullRound, group, silent } from '../helpers/indexing.ts';
@@ -11,6 +12,7 @@ export { chainId, silent };
 export type Fixture = {
   chain: TestChain;
   db: TestDb;
+  rpc: Rpc;
   indexer: Indexer;
   app: App;
   /** GET through the real app, in process: status, headers and the JSON (or text) body. */
@@ -44,11 +46,13 @@ export async function runScenario(chain: TestChain): Promise<Scenario> {
 export async function startFixture(kind: DbKind, deps: Partial<ApiDeps> = {}): Promise<Fixture> {
   const chain = await startTestChain();
   const db = await createTestDb(kind);
-  const indexer = createTestIndexer(db, chain);
-  const app = createApp({ db, chainId, logger: silent, indexer, headBlock: async () => Number(await chain.publicClient.getBlockNumber()), ...deps });
+  const rpc = createRpc({ urls: [chain.rpcUrl], logger: silent, retries: 2 });
+  const indexer = createTestIndexer(db, chain, { rpc });
+  const app = createApp({ db, chainId, logger: silent, indexer, rpc, headBlock: () => rpc.headNumber(), ...deps });
   return {
     chain,
     db,
+    rpc,
     indexer,
     app,
     async get(path, init) {
