@@ -148,7 +148,12 @@ describe('keyset pagination while the indexer inserts', () => {
     const from = Number((await caughtUp()).number) - 5;
     let done = false;
     const writer = (async () => {
-      for (let round = 0; round < 4; round++) for (const m of members) await f.chain.actions.contribute(id, m);
+      for (let round = 0; round < 4; round++) {
+        for (const m of members) {
+          await f.chain.actions.contribute(id, m);
+          await new Promise((r) => setTimeout(r, 25));
+        }
+      }
       done = true;
     })();
 
@@ -165,10 +170,12 @@ describe('keyset pagination while the indexer inserts', () => {
       throw new Error('walk did not end');
     };
     const walks: { events: any[][]; contributions: any[][] } = { events: [], contributions: [] };
+    let walksDuringInserts = 0;
     while (!done) {
       const [events, contributions] = await Promise.all([walk(`/events?fromBlock=${from}`, 2), walk(`/chamas/${id}/contributions`, 2)]);
       walks.events.push(events);
       walks.contributions.push(contributions);
+      if (!done) walksDuringInserts++;
     }
     await writer;
     await caughtUp();
@@ -179,7 +186,7 @@ describe('keyset pagination while the indexer inserts', () => {
     const allEvents = (await json(`/events?fromBlock=${from}&limit=1000`)).data;
     const allContributions = (await json(`/chamas/${id}/contributions?limit=1000`)).data;
     expect(allContributions).toHaveLength(24);
-    expect(walks.events.length).toBeGreaterThanOrEqual(3);
+    expect(walksDuringInserts).toBeGreaterThanOrEqual(1);
     // Each walk is exactly the list as it stood when the walk ended: a prefix of the final one.
     for (const w of walks.events) {
       expect(new Set(w.map(key)).size).toBe(w.length);
