@@ -1,0 +1,188 @@
+/**
+ * `npm run bench [-- --events N --blocks N --poll-ms MS --live-blocks N --api-seconds S --cpu-prof --keep-db --skip-pglite]`
+ *
+ * Builds (once, cached under .data/bench/) a local anvil chain of ChamaBench events, then
+ * measures the machine's limits and the real CLI against them, prints a table with the
+ * targets of issue 5 and writes bench/results.json. Not part of `npm test` or CI.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createPostgresDatabase, dropPostgresDatabase } from '../test/helpers/db.ts';
+import { freePort, startBenchAnvil } from './anvil.ts';
+import { anvilChainArgs, ensureChain, planTxs } from './chain.ts';
+import { memoryOf, spawnIndexer, type IndexerChild } from './child.ts';
+import { createJsonRpc } from './jsonrpc.ts';
+import { measureDbLimit, measureRpcLimit, safeBlockRange } from './limits.ts';
+import { apiPaths, measureApi, measureLive, measureReorg, waitForIndexed } from './online.ts';
+import { printTable, type Results } from './report.ts';
+
+const benchDir = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(benchDir, '..');
+const dataDir = path.join(root, '.data/bench');
+
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '1000000' },
+    blocks: { type: 'string' },
+    seed: { type: 'string', default: '1' },
+    'poll-ms': { type: 'string', default: '200' },
+    'live-blocks': { type: 'string' },
+    'api-seconds': { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
+    'keep-db': { type: 'boolean', default: false },
+    'skip-pglite': { type: 'boolean', default: false },
+    'max-block-range': { type: 'string', default: 'auto' },
+  },
+});
+const events = Number(values.events);
+const smoke = events < 100_000;
+const spec = { events, blocks: Number(values.blocks ?? Math.max(Math.ceil(events * 0.12), 100)), seed: Number(values.seed) };
+const pollMs = Number(values['poll-ms']);
+const liveBlocks = Number(values['live-blocks'] ?? (smoke ? 20 : 200));
+const apiSeconds = Number(values['api-seconds'] ?? (smoke ? 2 : 10));
+const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+
+type Backfill = Results['backfill'][string];
+
+async function backfill(label: string, env: Record<string, string>, head: number, total: number, nodeArgs: string[] = []): Promise<Backfill> {
+  log(`backfill (${label}): chama-indexer index from block 0 to ${head}`);
+  const started = performance.now();
+  const child = spawnIndexer(['index'], env, { nodeArgs });
+  let done = 0;
+  let firstBatchAt: number | undefined;
+  let rssAt10: number | undefined;
+  let peak = 0;
+  let batches = 0;
+  child.onLine((line, at) => {
+    if (line.msg !== 'batch committed') return;
+    firstBatchAt ??= at;
+    done += Number(line.events);
+    batches++;
+  });
+  const sampler = setInterval(() => {
+    const m = memoryOf(child.pid);
+    if (!m) return;
+    peak = Math.max(peak, m.peakMb);
+    if (rssAt10 === undefined && done >= total * 0.1) rssAt10 = m.rssMb;
+  }, 50);
+  try {
+    const last = await child.waitFor((l) => l.msg === 'batch committed' && Number(l.to_block) >= head, 1_800_000);
+    const m = memoryOf(child.pid);
+    if (m) peak = Math.max(peak, m.peakMb);
+    const seconds = (last.at - started) / 1000;
+    const indexingSeconds = (last.at - (firstBatchAt ?? started)) / 1000;
+    log(`  ${done} events in ${seconds.toFixed(1)} s (${Math.round(done / seconds)}/s), ${batches} batches, peak RSS ${peak.toFixed(0)} MB`);
+    if (done !== total) throw new Error(`backfill (${label}) committed ${done} events, the chain holds ${total}`);
+    return { events: done, seconds, perSecond: done / seconds, startupSeconds: seconds - indexingSeconds, batches, peakRssMb: peak, rssAt10PercentMb: rssAt10 ?? NaN };
+  } finally {
+    clearInterval(sampler);
+    await child.stop();
+  }
+}
+
+async function main() {
+  mkdirSync(dataDir, { recursive: true });
+  log(`chain: ${spec.events} events over ${spec.blocks} blocks (seed ${spec.seed})`);
+  const { info, artifact, cached } = await ensureChain(dataDir, spec, log);
+  log(`chain ${cached ? 'cached' : 'built'}: head ${info.head}, ${info.events} events, ${info.txs} transactions, ${info.chamas} chamas, built in ${info.buildSeconds} s`);
+  const { createdIds } = planTxs(spec);
+
+  let started = performance.now();
+  // No --dump-state: the live and reorg runs below change the chain, the cache stays as built.
+  const anvil = await startBenchAnvil([...anvilChainArgs, '--load-state', info.stateFile]);
+  const loadSeconds = (performance.now() - started) / 1000;
+  log(`anvil loaded the chain in ${loadSeconds.toFixed(1)} s`);
+  const rpc = createJsonRpc(anvil.rpcUrl);
+  const databases: string[] = [];
+  const children: IndexerChild[] = [];
+  try {
+    log('limit_rpc: ranged eth_getLogs, 4 in parallel, not decoded');
+    const limitRpc = await measureRpcLimit({ rpcUrl: anvil.rpcUrl, address: info.address, head: info.head });
+    if (limitRpc.events !== info.events) throw new Error(`eth_getLogs returned ${limitRpc.events} logs, the chain holds ${info.events}`);
+    log(`  ${Math.round(limitRpc.perSecond)} events/s`);
+    const safe = safeBlockRange(limitRpc.perBlock);
+    const maxBlockRange = values['max-block-range'] === 'auto' ? safe.blocks : Number(values['max-block-range']);
+    log(`MAX_BLOCK_RANGE=${maxBlockRange} (densest ${safe.blocks}-block window: ${safe.maxLogs} logs; viem refuses answers over 10 MiB)`);
+
+    log('limit_db: COPY into an empty events table (same indexes), and into a bare one');
+    const scratch = await createPostgresDatabase();
+    databases.push(scratch);
+    const limitDb = await measureDbLimit(scratch, info.events);
+    log(`  ${Math.round(limitDb.indexed.perSecond)} rows/s with indexes, ${Math.round(limitDb.bare.perSecond)} rows/s bare`);
+    await dropPostgresDatabase(scratch);
+    databases.splice(databases.indexOf(scratch), 1);
+
+    const databaseUrl = await createPostgresDatabase();
+    databases.push(databaseUrl);
+    const chainEnv = { RPC_URL: anvil.rpcUrl, CHAMA_ADDRESS: info.address, MAX_BLOCK_RANGE: String(maxBlockRange) };
+    const profDir = path.join(dataDir, 'prof');
+    if (values['cpu-prof']) rmSync(profDir, { recursive: true, force: true });
+    const nodeArgs = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+    const results: Results = {
+      machine: { cpus: (await import('node:os')).cpus().length, node: process.version, date: new Date().toISOString() },
+      chain: { ...info, cached, loadSeconds },
+      settings: { pollIntervalMs: pollMs, liveBlocks, apiSeconds, apiConnections: 64, maxBlockRange },
+      limits: { rpc: { events: limitRpc.events, seconds: limitRpc.seconds, perSecond: limitRpc.perSecond }, db: limitDb.indexed, dbBare: limitDb.bare },
+      backfill: {},
+      rebuild: undefined,
+      reorg: undefined,
+      live: undefined,
+      api: [],
+    };
+    results.backfill.postgres = await backfill('postgres', { ...chainEnv, DATABASE_URL: databaseUrl }, info.head, info.events, nodeArgs);
+
+    log('rebuild: chama-indexer rebuild');
+    started = performance.now();
+    const rebuild = spawnIndexer(['rebuild'], { DATABASE_URL: databaseUrl });
+    const rebuilt = await rebuild.waitFor((l) => l.msg === 'projections rebuilt', 1_800_000);
+    const code = await rebuild.exited;
+    if (code !== 0) throw new Error(`rebuild exited with ${code}:\n${rebuild.tail()}`);
+    results.rebuild = { events: Number(rebuilt.events), seconds: Number(rebuilt.duration_ms) / 1000, perSecond: Number(rebuilt.events_per_second), wallSeconds: (performance.now() - started) / 1000 };
+    log(`  ${results.rebuild.perSecond} events/s (${results.rebuild.seconds.toFixed(1)} s; ${results.rebuild.wallSeconds.toFixed(1)} s with start-up)`);
+
+    if (!values['skip-pglite']) {
+      const pgliteDir = path.join(dataDir, 'run-pglite');
+      rmSync(pgliteDir, { recursive: true, force: true });
+      results.backfill.pglite = await backfill('pglite', { ...chainEnv, DATA_DIR: pgliteDir }, info.head, info.events);
+      rmSync(pgliteDir, { recursive: true, force: true });
+    }
+
+    log(`start: indexer + API on the full PostgreSQL database (POLL_INTERVAL_MS=${pollMs})`);
+    const port = await freePort();
+    const api = `http://127.0.0.1:${port}`;
+    const server = spawnIndexer(['start'], { ...chainEnv, DATABASE_URL: databaseUrl, PORT: String(port), POLL_INTERVAL_MS: String(pollMs) });
+    children.push(server);
+    await server.waitFor((l) => l.msg === 'API listening', 120_000);
+    await waitForIndexed(api, info.head);
+
+    const paths = apiPaths(createdIds);
+    for (const [route, list] of [['GET /chamas/:id', paths.chamas], ['GET /accounts/:address', paths.accounts]] as const) {
+      log(`api: ${route}, 64 connections, ${apiSeconds} s`);
+      const r = await measureApi(api, route, list, apiSeconds);
+      results.api.push(r);
+      log(r.available ? `  p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${Math.round(r.requestsPerSecond!)} req/s, non-2xx ${r.non2xx}` : '  missing (404: route not implemented yet)');
+    }
+
+    log(`live: ${liveBlocks} blocks, mined -> visible over HTTP`);
+    results.live = await measureLive({ api, rpc, artifact, address: info.address, firstChamaId: 10_000_000, blocks: liveBlocks, pollIntervalMs: pollMs });
+    log(`  via /${results.live.via}: p50 ${results.live.p50.toFixed(0)} ms, p99 ${results.live.p99.toFixed(0)} ms`);
+
+    log('reorg: depth 10 at the head, full history stored');
+    results.reorg = await measureReorg({ api, rpc, child: server, artifact, address: info.address, firstChamaId: 20_000_000 });
+    log(`  depth ${results.reorg.depth}: handled in ${results.reorg.durationMs} ms, seen ${results.reorg.detectedAfterMs.toFixed(0)} ms after the new head`);
+    await server.stop();
+
+    writeFileSync(path.join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+    process.stdout.write(printTable(results));
+    if (values['cpu-prof']) log(`CPU profiles of the postgres backfill: ${profDir}`);
+  } finally {
+    for (const child of children) await child.stop();
+    await anvil.stop();
+    if (!values['keep-db']) for (const url of databases) await dropPostgresDatabase(url).catch(() => {});
+    else if (databases.length) log(`kept: ${databases.join(', ')}`);
+  }
+}
+
+await main();
