@@ -4,7 +4,8 @@ import { parseEther, type Address } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait.ts';
 import { group } from '../helpers/indexing.ts';
-import { startFixture, type Fixture } from './fixture.ts';
+import { createApp } from '../../src/api/app.ts';
+import { chainId, silent, startFixture, type Fixture } from './fixture.ts';
 import { openSse, type SseMessage } from './sse-client.ts';
 
 /**
@@ -137,6 +138,30 @@ describe('GET /stream', () => {
     expect(resumed.messages[0]!.event).toBe('reorg');
     expect(sseEvents(resumed.messages)).toEqual(await eventsAfter(Number(fork.number)));
     resumed.close();
+  });
+});
+
+describe('GET /stream on a read-only replica (no indexer in the process)', () => {
+  it('finds new events by polling the database', async () => {
+    const replica = createApp({ db: f.db, chainId, logger: silent, streamPollMs: 50, streamStatusMs: 60_000 });
+    const s = await new Promise<ServerType>((resolve) => {
+      const x = serve({ fetch: replica.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(x));
+    });
+    try {
+      const start = await caughtUp();
+      const sse = await openSse(`http://127.0.0.1:${(s.address() as AddressInfo).port}/stream`);
+      const status = await sse.next((m) => m.event === 'status', 'a status');
+      expect(status.data).toMatchObject({ state: 'unknown', indexedBlock: Number(start.number) });
+      const [a0] = f.chain.accounts;
+      await group(f.chain, 'Replica', parseEther('0.1'), 2n, [a0]);
+      await caughtUp();
+      await sse.next((m) => m.event === 'event' && m.data.event === 'MemberJoined', 'the join, found by polling');
+      expect(sseEvents(sse.messages)).toEqual(await eventsAfter(Number(start.number)));
+      sse.close();
+    } finally {
+      (s as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      await new Promise((r) => s.close(r));
+    }
   });
 });
 
