@@ -77,6 +77,8 @@ export const reorgs = pgTable(
     newHash: text('new_hash').notNull(),
     oldTip: blockNumber('old_tip').notNull(),
     orphanedEvents: integer('orphaned_events').notNull(),
+    /** 'reorg' (found while indexing) or 'resync' (events an operator's resync replaced). */
+    reason: text('reason').notNull().default('reorg'),
     detectedAt: timestamp('detected_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index('reorgs_chain_idx').on(t.chainId, t.id)],
@@ -162,4 +164,43 @@ export const accounts = pgTable(
     updatedAtBlock: blockNumber('updated_at_block').notNull(),
   },
   (t) => [primaryKey({ columns: [t.chainId, t.account] })],
+);
+
+/** What `verify` found: a projection (or the events under it) disagreeing with the chain. */
+export const mismatches = pgTable(
+  'mismatches',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    chainId: bigint('chain_id', { mode: 'number' }).notNull(),
+    kind: text('kind').notNull(),
+    /** CRITICAL for money, NORMAL for counts, rounds and positions. */
+    priority: text('priority').notNull(),
+    entity: text('entity').notNull(),
+    dbValue: text('db_value'),
+    chainValue: text('chain_value'),
+    blockNumber: blockNumber('block_number').notNull(),
+    foundAt: timestamp('found_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Set when a later verification of the same entity no longer finds it. */
+    resolvedAt: timestamp('resolved_at', { withTimezone: true }),
+  },
+  (t) => [index('mismatches_open_idx').on(t.chainId, t.resolvedAt, t.id)],
+);
+
+/** Long operator jobs (rebuild, resync, verify), durable so a restart knows what died. */
+export const jobs = pgTable(
+  'jobs',
+  {
+    id: text('id').primaryKey(),
+    chainId: bigint('chain_id', { mode: 'number' }).notNull(),
+    type: text('type').notNull(),
+    status: text('status').notNull(),
+    params: jsonb('params').notNull(),
+    progress: integer('progress').notNull().default(0),
+    message: text('message'),
+    result: jsonb('result'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [index('jobs_status_idx').on(t.status, t.createdAt)],
 );

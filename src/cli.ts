@@ -7,6 +7,8 @@ import { createLogger, type Logger } from './common/logger.ts';
 const load = {
   main: () => import('./main.ts'),
   engine: () => import('./projections/engine.ts'),
+  operator: () => import('./operator/run.ts'),
+  lock: () => import('./store/lock.ts'),
   exporter: () => import('./export.ts'),
   chainState: () => import('./store/chain-state.ts'),
   indexedChains: async (db: import('./store/db.ts').Db) => {
@@ -22,6 +24,12 @@ commands:
   index                       migrate and index only
   serve                       serve the API only, read-only (replicas)
   rebuild                     recompute every projection from the stored events (no RPC call)
+  resync --from N [--to M]    fetch the range again and repair the stored events (the chain wins)
+  verify [--chama ID] [--repair]
+                              compare projections with the contract's views at the indexed block;
+                              exit 1 when any mismatch remains
+  token --role ROLE [--ttl 1h]
+                              print an admin API token signed with ADMIN_JWT_SECRET
   export --format ndjson|csv [--from N] [--to M]
                               stream stored events to stdout
   migrate                     apply database migrations
@@ -54,18 +62,23 @@ const commands: Record<string, Command> = {
   },
   rebuild: async (config, logger, argv) => {
     noOptions(argv);
-    const [{ openDatabase }, { rebuildProjections }, { readCursor }] = await Promise.all([load.main(), load.engine(), load.chainState()]);
+    const [{ openDatabase }, { rebuildProjections }, { readCursor }, { acquireWriterLock }, { createProgress }] = await Promise.all([
+      load.main(),
+      load.engine(),
+      load.chainState(),
+      load.lock(),
+      import('./common/progress.ts'),
+    ]);
     const db = await openDatabase(config, logger);
     try {
       const chains = config.chainId ? [config.chainId] : await load.indexedChains(db);
       for (const chainId of chains) {
         const started = performance.now();
-        let lastLog = 0;
-        const { events } = await rebuildProjections(db, chainId, ({ done, total }) => {
-          if (performance.now() - lastLog > 2000) {
-            lastLog = performance.now();
-            logger.info({ chain_id: chainId, events_done: done, events_total: total }, 'rebuilding');
-          }
+        const lock = await acquireWriterLock({ db, chainId, logger, timeoutMs: 3000, retryMs: 500 });
+        const progress = createProgress({ label: 'rebuild', unit: 'events', logger });
+        const { events } = await rebuildProjections(db, chainId, ({ done, total }) => progress.update(done, total)).finally(async () => {
+          progress.stop();
+          await lock.release();
         });
         const cursor = await readCursor(db.orm, chainId);
         const seconds = (performance.now() - started) / 1000;
@@ -74,6 +87,32 @@ const commands: Record<string, Command> = {
     } finally {
       await db.close();
     }
+    return 0;
+  },
+  verify: async (config, logger, argv) => {
+    const { values } = parse(argv, { chama: { type: 'string' }, repair: { type: 'boolean', default: false } });
+    if (values.chama !== undefined && !/^[1-9]\d{0,77}$/.test(values.chama)) throw new UsageError(`--chama must be a chama id (a positive whole number), got ${JSON.stringify(values.chama)}`);
+    const chamaId = values.chama === undefined ? {} : { chamaId: BigInt(values.chama) };
+    return (await load.operator()).runVerify(config, logger, { ...chamaId, repair: values.repair === true, out: process.stdout });
+  },
+  resync: async (config, logger, argv) => {
+    const { values } = parse(argv, { from: { type: 'string' }, to: { type: 'string' } });
+    const from = blockOption('--from', values.from);
+    if (from === undefined) throw new UsageError('resync needs --from N');
+    const to = blockOption('--to', values.to);
+    if (to !== undefined && to < from) throw new UsageError(`--to ${to} is below --from ${from}`);
+    return (await load.operator()).runResync(config, logger, { from, to, out: process.stdout });
+  },
+  token: async (config, _logger, argv) => {
+    const { values } = parse(argv, { role: { type: 'string' }, ttl: { type: 'string', default: '1h' } });
+    if (!values.role || !/^[a-z][a-z0-9_-]{0,31}$/.test(values.role)) throw new UsageError('token needs --role ROLE (e.g. --role admin)');
+    const ttl = /^(\d{1,7})(s|m|h|d)$/.exec(values.ttl ?? '');
+    if (!ttl) throw new UsageError(`--ttl must look like 30m, 1h or 7d, got ${JSON.stringify(values.ttl)}`);
+    if (!config.adminJwtSecret) throw new ConfigError('ADMIN_JWT_SECRET must be set to sign a token', { variable: 'ADMIN_JWT_SECRET' });
+    const seconds = Number(ttl[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[ttl[2] as 's' | 'm' | 'h' | 'd'];
+    const { sign } = await import('hono/jwt');
+    const now = Math.floor(Date.now() / 1000);
+    process.stdout.write(`${await sign({ role: values.role, iat: now, exp: now + seconds }, config.adminJwtSecret, 'HS256')}\n`);
     return 0;
   },
   export: async (config, logger, argv) => {
@@ -151,6 +190,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`chama-indexer ${name}: ${error.message}\n\n${usage}\n`);
+      return 2;
+    }
+    if (error instanceof ConfigError) {
+      process.stderr.write(`chama-indexer: bad configuration: ${error.message}\n`);
       return 2;
     }
     logger.fatal(errorFields(error), error instanceof FatalError ? error.message : 'unexpected error');

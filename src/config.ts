@@ -22,6 +22,8 @@ export type Config = {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   adminJwtSecret: string | undefined;
   readyMaxLagBlocks: number;
+  verifyIntervalMs: number;
+  jobRetentionMs: number;
 };
 
 const blank = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
@@ -75,6 +77,8 @@ const schema = z
     LOG_LEVEL: z.preprocess(blank, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
     ADMIN_JWT_SECRET: z.preprocess(blank, z.string().min(16, 'must be at least 16 characters').optional()),
     READY_MAX_LAG_BLOCKS: z.preprocess(blank, integer(0).default(10)),
+    VERIFY_INTERVAL_MS: z.preprocess(blank, integer(0).default(300_000)),
+    JOB_RETENTION_MS: z.preprocess(blank, integer(0).default(86_400_000)),
   })
   .superRefine((env, ctx) => {
     if (env.RPC_URL && !env.CHAMA_ADDRESS) {
@@ -107,5 +111,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     adminJwtSecret: e.ADMIN_JWT_SECRET,
     readyMaxLagBlocks: e.READY_MAX_LAG_BLOCKS,
+    verifyIntervalMs: e.VERIFY_INTERVAL_MS,
+    jobRetentionMs: e.JOB_RETENTION_MS,
   };
 }

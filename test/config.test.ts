@@ -24,6 +24,8 @@ const bad: [variable: string, value: string][] = [
   ['LOG_LEVEL', 'loud'],
   ['ADMIN_JWT_SECRET', 'short'],
   ['READY_MAX_LAG_BLOCKS', 'x'],
+  ['VERIFY_INTERVAL_MS', '-1'],
+  ['JOB_RETENTION_MS', '1e9'],
 ];
 
 describe('configuration', () => {

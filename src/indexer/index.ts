@@ -2,6 +2,7 @@ import type { Hex } from 'viem';
 import { ChainIdMismatchError, FatalError, errorFields } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { sleep } from '../common/retry.ts';
+import { createMutex, type Mutex } from '../common/mutex.ts';
 import { chamaTopics } from '../decode/abi.ts';
 import { createDecoder } from '../decode/decoder.ts';
 import { never, type ChamaEvent } from '../decode/event.ts';
@@ -31,6 +32,11 @@ export type IndexerStatus = {
 export type Indexer = {
   /** Index until the signal aborts; rejects on a fatal error. */
   run(signal: AbortSignal): Promise<void>;
+  /** Stop indexing after the current step (state `paused`) until `resume`. */
+  pause(): void;
+  resume(): void;
+  /** Poll now instead of at the end of the interval. */
+  poke(): void;
   /** Index until caught up with the head, then return (tests, one-shot jobs). */
   syncToHead(): Promise<Cursor | undefined>;
   status(): IndexerStatus;
@@ -48,6 +54,8 @@ export type IndexerOptions = {
   maxBlockRange: number;
   pollIntervalMs: number;
   logger: Logger;
+  /** Shared with operator jobs in the same process, so their writes never interleave. */
+  writer?: Mutex;
 };
 
 /** Checks the node serves the chain we were told to index; returns its chain id. */
@@ -80,6 +88,9 @@ export function createIndexer(options: IndexerOptions): Indexer {
     logger: log,
   });
   const listeners = new Set<(notice: IndexerNotice) => void>();
+  const writer = options.writer ?? createMutex();
+  let paused = false;
+  let wake = new AbortController();
   let cursor: Cursor | undefined;
   let loaded = false;
   const status: IndexerStatus = { state: 'starting', chainId, headBlock: null, finalizedBlock: null, cursor: undefined, lastError: null };
@@ -94,8 +105,15 @@ export function createIndexer(options: IndexerOptions): Indexer {
     }
   };
 
+  /** One step under the writer lock: operator jobs may have moved the cursor in between. */
+  const step = () =>
+    writer.run(async () => {
+      loaded = false;
+      return advance();
+    });
+
   /** Handles one step of the source; true when caught up (nothing more to do now). */
-  async function step(): Promise<boolean> {
+  async function advance(): Promise<boolean> {
     if (!loaded) {
       cursor = await readCursor(db.orm, chainId);
       loaded = true;
@@ -141,12 +159,22 @@ export function createIndexer(options: IndexerOptions): Indexer {
   return {
     async run(signal) {
       let failures = 0;
+      const pauseOrWait = async (ms: number) => {
+        const both = AbortSignal.any([signal, wake.signal]);
+        await sleep(ms, both);
+        if (wake.signal.aborted) wake = new AbortController();
+      };
       while (!signal.aborted) {
+        if (paused) {
+          status.state = 'paused';
+          await pauseOrWait(3_600_000);
+          continue;
+        }
         try {
           const caughtUp = await step();
           failures = 0;
           status.lastError = null;
-          if (caughtUp) await sleep(pollIntervalMs, signal);
+          if (caughtUp) await pauseOrWait(pollIntervalMs);
         } catch (error) {
           // Reload the cursor: a failed transaction committed nothing, and it may have moved.
           loaded = false;
@@ -160,7 +188,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
           status.state = 'error';
           const delay = Math.min(30_000, pollIntervalMs * 2 ** Math.min(failures, 5));
           log.error({ ...errorFields(error), failures, retry_in_ms: delay }, 'indexing step failed; retrying');
-          await sleep(delay, signal);
+          await pauseOrWait(delay);
         }
       }
     },
@@ -168,6 +196,20 @@ export function createIndexer(options: IndexerOptions): Indexer {
       while (!(await step()));
       return cursor;
     },
+    pause() {
+      if (paused) return;
+      paused = true;
+      log.info('indexing paused');
+      wake.abort();
+    },
+    resume() {
+      if (!paused) return;
+      paused = false;
+      status.state = 'syncing';
+      log.info('indexing resumed');
+      wake.abort();
+    },
+    poke: () => wake.abort(),
     status: () => ({ ...status, cursor }),
     subscribe(listener) {
       listeners.add(listener);

@@ -2,7 +2,7 @@ import type { ChamaEvent } from '../decode/event.ts';
 import { eventsOfAccounts, eventsOfChamas, streamEvents, countEvents } from '../store/events.ts';
 import type { Db, Executor } from '../store/db.ts';
 import { createWorkingSet, foldEvents, touchedKeys } from './fold.ts';
-import { deleteAccounts, deleteAllProjections, deleteChamas, loadWorkingSet, writeWorkingSet } from './persist.ts';
+import { deleteAccounts, deleteAllProjections, deleteChamas, deleteTransfersOf, loadWorkingSet, writeWorkingSet } from './persist.ts';
 import { chamaKey, type AccountRow, type ChamaRow, type MemberRow } from './rows.ts';
 
 /**
@@ -22,10 +22,18 @@ export async function applyEvents(tx: Executor, chainId: number, events: readonl
  * from the canonical events that remain. (Append-only rows above the fork are deleted by the caller.)
  */
 export async function refold(tx: Executor, chainId: number, orphaned: readonly ChamaEvent[]): Promise<void> {
-  const keys = touchedKeys(orphaned);
+  await refoldEntities(tx, chainId, touchedKeys(orphaned));
+}
+
+/**
+ * Recomputes chamas (with their members) and accounts from their canonical events. With
+ * `transfers`, the chamas' contributions and payouts are rewritten too (repairs, resyncs).
+ */
+export async function refoldEntities(tx: Executor, chainId: number, keys: { chamas: readonly { address: string; chamaId: bigint }[]; accounts: readonly string[] }, options: { transfers?: boolean } = {}): Promise<void> {
   await deleteChamas(tx, chainId, keys.chamas);
+  if (options.transfers) await deleteTransfersOf(tx, chainId, keys.chamas);
   const byChama = foldEvents(createWorkingSet(), await eventsOfChamas(tx, chainId, keys.chamas));
-  await writeWorkingSet(tx, byChama, { chamas: true, members: true });
+  await writeWorkingSet(tx, byChama, { chamas: true, members: true, transfers: options.transfers ?? false });
   await deleteAccounts(tx, chainId, keys.accounts);
   const byAccount = foldEvents(createWorkingSet(), await eventsOfAccounts(tx, chainId, keys.accounts));
   await writeWorkingSet(tx, byAccount, { accounts: true });

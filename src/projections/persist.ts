@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Address, Hex } from 'viem';
 import { createWorkingSet, type WorkingSet } from './fold.ts';
-import type { AccountRow, ChamaRow, MemberRow } from './rows.ts';
+import { chamaKey, type AccountRow, type ChamaRow, type MemberRow } from './rows.ts';
 import { insertMany, recordset, upsertMany, type Column } from '../store/bulk.ts';
 import { rows, type Executor } from '../store/db.ts';
 
@@ -204,6 +204,13 @@ export async function deleteChamas(ex: Executor, chainId: number, keys: readonly
   await ex.execute(sql`DELETE FROM members m USING ${set} WHERE m.chain_id = ${chainId} AND m.address = r.address AND m.chama_id = r.chama_id`);
 }
 
+export async function deleteTransfersOf(ex: Executor, chainId: number, keys: readonly { address: string; chamaId: bigint }[]): Promise<void> {
+  if (keys.length === 0) return;
+  const set = recordset([['address', 'text'], ['chama_id', 'numeric']], keys.map((k) => ({ address: k.address, chama_id: k.chamaId })));
+  await ex.execute(sql`DELETE FROM contributions t USING ${set} WHERE t.chain_id = ${chainId} AND t.address = r.address AND t.chama_id = r.chama_id`);
+  await ex.execute(sql`DELETE FROM payouts t USING ${set} WHERE t.chain_id = ${chainId} AND t.address = r.address AND t.chama_id = r.chama_id`);
+}
+
 export async function deleteAccounts(ex: Executor, chainId: number, accounts: readonly string[]): Promise<void> {
   if (accounts.length === 0) return;
   await ex.execute(sql`DELETE FROM accounts a USING ${recordset([['account', 'text']], accounts.map((account) => ({ account })))} WHERE a.chain_id = ${chainId} AND a.account = r.account`);
@@ -232,3 +239,38 @@ export async function readMembers(ex: Executor, chainId: number, address: string
 }
 
 export { toChama, toMember, toAccount, chamaColumns, memberColumns, accountColumns };
+
+/** Every chama row of a chain (or of one chama id), ordered by contract and id. */
+export async function readChamaRows(ex: Executor, chainId: number, chamaId?: bigint): Promise<ChamaRow[]> {
+  const only = chamaId === undefined ? sql`` : sql`AND c.chama_id = ${chamaId.toString()}`;
+  return (await rows<Raw>(ex, sql`SELECT ${names(chamaColumns, 'c')} FROM chamas c WHERE c.chain_id = ${chainId} ${only} ORDER BY c.address, c.chama_id`)).map(toChama);
+}
+
+export async function readMemberRows(ex: Executor, chainId: number, chamaId?: bigint): Promise<MemberRow[]> {
+  const only = chamaId === undefined ? sql`` : sql`AND m.chama_id = ${chamaId.toString()}`;
+  return (await rows<Raw>(ex, sql`SELECT ${names(memberColumns, 'm')} FROM members m WHERE m.chain_id = ${chainId} ${only} ORDER BY m.address, m.chama_id, m.position`)).map(toMember);
+}
+
+export async function readAccountRows(ex: Executor, chainId: number): Promise<AccountRow[]> {
+  return (await rows<Raw>(ex, sql`SELECT ${names(accountColumns, 'a')} FROM accounts a WHERE a.chain_id = ${chainId} ORDER BY a.account`)).map(toAccount);
+}
+
+/** Sum of contributions and of payouts per chama, from the append-only projections. */
+export async function transferSums(ex: Executor, chainId: number, chamaId?: bigint): Promise<Map<string, { contributed: bigint; paidOut: bigint }>> {
+  const only = (alias: string) => (chamaId === undefined ? sql`` : sql`AND ${sql.raw(alias)}.chama_id = ${chamaId.toString()}`);
+  const found = await rows<{ address: string; chama_id: string; kind: string; total: string }>(
+    ex,
+    sql`SELECT address, chama_id::text, 'c' AS kind, sum(amount)::text AS total FROM contributions c WHERE chain_id = ${chainId} ${only('c')} GROUP BY address, chama_id
+        UNION ALL
+        SELECT address, chama_id::text, 'p' AS kind, sum(amount)::text AS total FROM payouts p WHERE chain_id = ${chainId} ${only('p')} GROUP BY address, chama_id`,
+  );
+  const out = new Map<string, { contributed: bigint; paidOut: bigint }>();
+  for (const r of found) {
+    const key = chamaKey(r.address, BigInt(r.chama_id));
+    const entry = out.get(key) ?? { contributed: 0n, paidOut: 0n };
+    if (r.kind === 'c') entry.contributed = BigInt(r.total);
+    else entry.paidOut = BigInt(r.total);
+    out.set(key, entry);
+  }
+  return out;
+}

@@ -27,7 +27,11 @@ export type Rpc = {
   /** eth_getBlockByNumber; undefined when the node does not have the block (yet). */
   header(number: number): Promise<BlockHeader | undefined>;
   /** eth_getLogs for the addresses and topics over [from, to]; RangeTooLargeError when refused. */
-  logs(args: { addresses: readonly Hex[]; topics: readonly Hex[]; from: number; to: number }): Promise<Log[]>;
+  logs(args: { addresses: readonly Hex[]; topics: readonly Hex[]; topic1?: Hex; from: number; to: number }): Promise<Log[]>;
+  /** eth_call at a block; a revert is a FatalError (retrying cannot help), a transient failure is retried. */
+  call(args: { to: Hex; data: Hex; blockNumber: number }): Promise<Hex>;
+  /** eth_getBalance at a block. */
+  balance(address: Hex, blockNumber: number): Promise<bigint>;
   stats: RpcStats;
   /** Calls `listener` after every attempt; returns the function that stops it. */
   onRequest(listener: (request: RpcRequestInfo) => void): () => void;
@@ -106,6 +110,12 @@ export function createRpc(args: { urls: readonly string[]; logger: Logger; timeo
   return {
     client,
     stats,
+    async call({ to, data, blockNumber }) {
+      return (await request('eth_call', [{ to, data }, numberToHex(blockNumber)], hex)) as Hex;
+    },
+    async balance(address, blockNumber) {
+      return BigInt(await request('eth_getBalance', [address, numberToHex(blockNumber)], quantity));
+    },
     onRequest(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -133,8 +143,8 @@ export function createRpc(args: { urls: readonly string[]; logger: Logger; timeo
       }
       return { number, hash: block.hash as Hex, parentHash: block.parentHash as Hex, timestamp: Number(block.timestamp) };
     },
-    async logs({ addresses, topics, from, to }) {
-      const raw = await request('eth_getLogs', [{ address: addresses, topics: [topics], fromBlock: numberToHex(from), toBlock: numberToHex(to) }], z.array(logSchema), true);
+    async logs({ addresses, topics, topic1, from, to }) {
+      const raw = await request('eth_getLogs', [{ address: addresses, topics: topic1 ? [topics, topic1] : [topics], fromBlock: numberToHex(from), toBlock: numberToHex(to) }], z.array(logSchema), true);
       return raw.map(
         (l) =>
           ({

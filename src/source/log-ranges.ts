@@ -29,14 +29,14 @@ export function createRangeSizer({ maxBlocks, initialBlocks = Math.min(maxBlocks
  * is split. Without `whole`, returns the first part that succeeded (`to` says how far it got),
  * so a backfill moves on at once; with `whole`, fetches every part of the range.
  */
-export async function fetchLogs(args: { rpc: Rpc; addresses: readonly Hex[]; topics: readonly Hex[]; from: number; to: number; sizer: RangeSizer; logger: Logger; whole?: boolean }): Promise<{ to: number; logs: Log[] }> {
-  const { rpc, addresses, topics, from, to, sizer, logger, whole = false } = args;
+export async function fetchLogs(args: { rpc: Rpc; addresses: readonly Hex[]; topics: readonly Hex[]; topic1?: Hex; from: number; to: number; sizer: RangeSizer; logger: Logger; whole?: boolean }): Promise<{ to: number; logs: Log[] }> {
+  const { rpc, addresses, topics, topic1, from, to, sizer, logger, whole = false } = args;
   const logs: Log[] = [];
   let start = from;
   let end = to;
   while (start <= to) {
     try {
-      const part = await rpc.logs({ addresses, topics, from: start, to: end });
+      const part = await rpc.logs({ addresses, topics, ...(topic1 ? { topic1 } : {}), from: start, to: end });
       sizer.succeeded(end - start + 1, part.length);
       for (const log of part) logs.push(log);
       if (!whole) return { to: end, logs };

@@ -134,3 +134,9 @@ export async function countEvents(ex: Executor, chainId: number): Promise<number
   const [row] = await rows<{ n: number }>(ex, sql`SELECT count(*)::int8 AS n FROM events WHERE chain_id = ${chainId}`);
   return Number(row?.n ?? 0);
 }
+
+/** Stored events in [from, to] (optionally of one chama id), in chain order, as stored records. */
+export async function eventRecordsInRange(ex: Executor, chainId: number, from: number, to: number, chamaId?: bigint): Promise<EventRecord[]> {
+  const only = chamaId === undefined ? sql`` : sql`AND chama_id = ${chamaId.toString()}`;
+  return rows<EventRecord>(ex, sql`SELECT ${selectList} FROM events WHERE chain_id = ${chainId} AND block_number BETWEEN ${from} AND ${to} ${only} ORDER BY block_number, log_index`);
+}

@@ -12,8 +12,9 @@ export type WriterLock = { release(): Promise<void> };
  * holder's session ends, whether it exited or died. PGlite is single-process (see `lockDataDir`),
  * so there the lock is the data directory's lock file.
  */
-export async function acquireWriterLock(args: { db: Db; chainId: number; logger: Logger; signal?: AbortSignal; retryMs?: number }): Promise<WriterLock> {
-  const { db, chainId, logger, signal, retryMs = 1000 } = args;
+export async function acquireWriterLock(args: { db: Db; chainId: number; logger: Logger; signal?: AbortSignal; retryMs?: number; timeoutMs?: number }): Promise<WriterLock> {
+  const { db, chainId, logger, signal, retryMs = 1000, timeoutMs } = args;
+  const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
   const session = await db.session();
   const key = `chama-indexer:writer:${chainId}`;
   let warned = false;
@@ -26,6 +27,9 @@ export async function acquireWriterLock(args: { db: Db; chainId: number; logger:
         warned = true;
       }
       if (signal?.aborted) throw new FatalError('stopped while waiting for the writer lock', { chain_id: chainId });
+      if (Date.now() >= deadline) {
+        throw new FatalError('an indexer is writing to this chain (it holds the writer lock): stop it first, or run this as a job of the running service (POST /admin/jobs)', { chain_id: chainId });
+      }
       await sleep(retryMs, signal);
     }
   } catch (error) {

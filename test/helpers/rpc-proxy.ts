@@ -12,6 +12,8 @@ export type RpcProxy = {
   lagBy(blocks: number): void;
   /** Answer the next `count` requests with this HTTP status. */
   failNext(count: number, status?: number): void;
+  /** Answer matching JSON-RPC calls with a JSON-RPC error (e.g. one contract view), until cleared with undefined. */
+  failCalls(match: ((call: { method: string; params?: unknown[] }) => boolean) | undefined): void;
   requests: number;
   close(): Promise<void>;
 };
@@ -22,6 +24,7 @@ export async function startRpcProxy(upstream: string): Promise<RpcProxy> {
   let lag = 0;
   let failures = 0;
   let failStatus = 503;
+  let failing: ((call: Call) => boolean) | undefined;
   const state = { requests: 0 };
 
   async function forward(call: Call): Promise<unknown> {
@@ -30,6 +33,7 @@ export async function startRpcProxy(upstream: string): Promise<RpcProxy> {
   }
 
   async function handle(call: Call): Promise<unknown> {
+    if (failing?.(call)) return { jsonrpc: '2.0', id: call.id, error: { code: -32603, message: 'injected failure for this call' } };
     if (lag === 0) return forward(call);
     const head = Number(((await forward({ jsonrpc: '2.0', id: 0, method: 'eth_blockNumber' })) as { result: string }).result);
     const visible = head - lag;
@@ -75,6 +79,9 @@ export async function startRpcProxy(upstream: string): Promise<RpcProxy> {
     failNext: (count, status = 503) => {
       failures = count;
       failStatus = status;
+    },
+    failCalls: (match) => {
+      failing = match;
     },
     get requests() {
       return state.requests;
