@@ -45,13 +45,15 @@ export type RebuildProgress = { done: number; total: number };
  * Every projection from the stored events, with no RPC call, in one transaction: readers keep
  * seeing the old rows until the new ones commit, so the API never answers from an empty table.
  */
-export async function rebuildProjections(db: Db, chainId: number, onProgress?: (p: RebuildProgress) => void): Promise<{ events: number }> {
+export async function rebuildProjections(db: Db, chainId: number, onProgress?: (p: RebuildProgress) => void, signal?: AbortSignal): Promise<{ events: number }> {
   return db.orm.transaction(async (tx) => {
     const total = await countEvents(tx, chainId);
     await deleteAllProjections(tx, chainId);
     const ws = createWorkingSet();
     let done = 0;
     for await (const page of streamEvents(tx, chainId, { pageSize: 50_000 })) {
+      // Aborting rolls the whole transaction back: the old projections stay.
+      signal?.throwIfAborted();
       foldEvents(ws, page);
       await writeWorkingSet(tx, ws, { transfers: true });
       ws.contributions.length = 0;

@@ -12,6 +12,8 @@ export type RpcProxy = {
   lagBy(blocks: number): void;
   /** Answer the next `count` requests with this HTTP status. */
   failNext(count: number, status?: number): void;
+  /** Delay every answer by this many milliseconds (0 to stop). */
+  slow(ms: number): void;
   /** Answer matching JSON-RPC calls with a JSON-RPC error (e.g. one contract view), until cleared with undefined. */
   failCalls(match: ((call: { method: string; params?: unknown[] }) => boolean) | undefined): void;
   requests: number;
@@ -25,6 +27,7 @@ export async function startRpcProxy(upstream: string): Promise<RpcProxy> {
   let failures = 0;
   let failStatus = 503;
   let failing: ((call: Call) => boolean) | undefined;
+  let delayMs = 0;
   const state = { requests: 0 };
 
   async function forward(call: Call): Promise<unknown> {
@@ -33,6 +36,7 @@ export async function startRpcProxy(upstream: string): Promise<RpcProxy> {
   }
 
   async function handle(call: Call): Promise<unknown> {
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     if (failing?.(call)) return { jsonrpc: '2.0', id: call.id, error: { code: -32603, message: 'injected failure for this call' } };
     if (lag === 0) return forward(call);
     const head = Number(((await forward({ jsonrpc: '2.0', id: 0, method: 'eth_blockNumber' })) as { result: string }).result);
@@ -79,6 +83,9 @@ export async function startRpcProxy(upstream: string): Promise<RpcProxy> {
     failNext: (count, status = 503) => {
       failures = count;
       failStatus = status;
+    },
+    slow: (ms) => {
+      delayMs = ms;
     },
     failCalls: (match) => {
       failing = match;

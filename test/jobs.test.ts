@@ -1,0 +1,142 @@
+import { sql } from 'drizzle-orm';
+import { parseEther } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMutex } from '../src/common/mutex.ts';
+import { createJobRunner, type Job, type JobRunner } from '../src/jobs/index.ts';
+import { createRpc } from '../src/rpc/client.ts';
+import { startTestChain, type TestChain } from './helpers/chain.ts';
+import { createTestDb, type TestDb } from './helpers/db.ts';
+import { chainId, createTestIndexer, fullRound, group, silent } from './helpers/indexing.ts';
+import { projectionChecksums } from './helpers/projections.ts';
+import { startRpcProxy, type RpcProxy } from './helpers/rpc-proxy.ts';
+import { waitFor } from './helpers/wait.ts';
+
+let chain: TestChain;
+let proxy: RpcProxy;
+let db: TestDb;
+const writer = createMutex();
+
+function runner(overrides: { retentionMs?: number; rpcUrl?: string } = {}): JobRunner {
+  return createJobRunner({
+    db,
+    chainId,
+    rpc: createRpc({ urls: [overrides.rpcUrl ?? chain.rpcUrl], logger: silent, retries: 1 }),
+    addresses: [chain.address.toLowerCase() as `0x${string}`],
+    startBlock: 0,
+    maxBlockRange: 10_000,
+    writer,
+    logger: silent,
+    retentionMs: overrides.retentionMs ?? 86_400_000,
+    verifyIntervalMs: 0,
+    pollMs: 10,
+  });
+}
+
+async function until(jobs: JobRunner, id: string, done: (j: Job) => boolean, what: string) {
+  return waitFor(async () => {
+    const j = await jobs.get(id);
+    return j && done(j) ? j : undefined;
+  }, what);
+}
+
+beforeAll(async () => {
+  chain = await startTestChain();
+  proxy = await startRpcProxy(chain.rpcUrl);
+  const [a, b, c] = chain.accounts;
+  for (let i = 0; i < 4; i++) {
+    const id = await group(chain, `jobs ${i}`, parseEther('0.1'), 3n, [a, b, c]);
+    await fullRound(chain, id, [a, b, c]);
+  }
+  db = await createTestDb('postgres');
+  await createTestIndexer(db, chain).syncToHead();
+});
+afterAll(async () => {
+  await db?.drop();
+  await proxy?.close();
+  await chain?.stop();
+});
+
+describe('jobs', () => {
+  it('lifecycle: pending, running, completed with a result; one at a time, in order', async () => {
+    const jobs = runner();
+    const stop = new AbortController();
+    const good = await projectionChecksums(db, chainId);
+    await db.orm.execute(sql`UPDATE chamas SET total_contributed = 0`);
+    const rebuild = await jobs.submit('rebuild', {});
+    const verify = await jobs.submit('verify', {});
+    expect(rebuild).toMatchObject({ status: 'pending', type: 'rebuild', progress: 0 });
+    const loop = jobs.run(stop.signal);
+    const rebuilt = await until(jobs, rebuild.id, (j) => j.status === 'completed', 'the rebuild');
+    expect(rebuilt).toMatchObject({ progress: 100, result: { events: expect.any(Number) } });
+    const verified = await until(jobs, verify.id, (j) => j.status === 'completed', 'the verify');
+    expect(verified.result).toMatchObject({ chamas: 4, mismatches: 0, errors: 0 });
+    expect(new Date(verified.startedAt!).getTime()).toBeGreaterThanOrEqual(new Date(rebuilt.finishedAt!).getTime());
+    expect(await projectionChecksums(db, chainId)).toEqual(good);
+    expect((await jobs.list({ limit: 10 })).map((j) => j.id)).toEqual([verify.id, rebuild.id]);
+    expect((await jobs.list({ limit: 10, status: 'completed' })).length).toBe(2);
+    stop.abort();
+    await loop;
+  });
+
+  it('progress moves during a long job, and a running job can be cancelled', async () => {
+    const jobs = runner({ rpcUrl: proxy.url });
+    const stop = new AbortController();
+    proxy.slow(150);
+    try {
+      const job = await jobs.submit('verify', { repair: false });
+      const loop = jobs.run(stop.signal);
+      const moving = await until(jobs, job.id, (j) => j.status === 'running' && j.progress > 0, 'progress above 0');
+      expect(moving.progress).toBeLessThan(100);
+      expect(moving.message).toMatch(/chamas checked/);
+      expect(await jobs.cancel(job.id)).toBe('cancelled');
+      const cancelled = await until(jobs, job.id, (j) => j.status === 'cancelled', 'the cancellation');
+      expect(cancelled.finishedAt).not.toBeNull();
+      stop.abort();
+      await loop;
+    } finally {
+      proxy.slow(0);
+    }
+  });
+
+  it('a cancelled rebuild leaves the old projections; finished jobs are deleted by DELETE', async () => {
+    const jobs = runner();
+    const stop = new AbortController();
+    const before = await projectionChecksums(db, chainId);
+    let release!: () => void;
+    const held = writer.run(() => new Promise<void>((r) => (release = r))); // the indexer is mid-batch
+    const job = await jobs.submit('rebuild', {});
+    const loop = jobs.run(stop.signal);
+    await until(jobs, job.id, (j) => j.status === 'running', 'the rebuild to start');
+    expect(await jobs.cancel(job.id)).toBe('cancelled');
+    release();
+    await held;
+    await until(jobs, job.id, (j) => j.status === 'cancelled', 'the cancellation');
+    expect(await projectionChecksums(db, chainId)).toEqual(before);
+    expect(await jobs.cancel(job.id)).toBe('deleted');
+    expect(await jobs.get(job.id)).toBeUndefined();
+    stop.abort();
+    await loop;
+  });
+
+  it('a job left running by a dead process is marked failed at the next start', async () => {
+    await db.orm.execute(sql`INSERT INTO jobs (id, chain_id, type, status, params, started_at) VALUES ('crashed-1', ${chainId}, 'rebuild', 'running', '{}'::jsonb, now())`);
+    const jobs = runner();
+    const stop = new AbortController();
+    const loop = jobs.run(stop.signal);
+    const failed = await until(jobs, 'crashed-1', (j) => j.status === 'failed', 'the crashed job to be marked failed');
+    expect(failed.message).toMatch(/stopped before it finished/);
+    stop.abort();
+    await loop;
+  });
+
+  it('finished jobs older than the retention are removed', async () => {
+    const jobs = runner({ retentionMs: 300 });
+    const stop = new AbortController();
+    const job = await jobs.submit('verify', {});
+    const loop = jobs.run(stop.signal);
+    await until(jobs, job.id, (j) => j.status === 'completed', 'the verify');
+    await waitFor(async () => (await jobs.get(job.id)) === undefined, 'retention to remove the job', 10_000);
+    stop.abort();
+    await loop;
+  });
+});
