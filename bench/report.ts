@@ -22,10 +22,12 @@ const ms = (v: number) => `${v.toFixed(v < 10 ? 1 : 0)} ms`;
 export function printTable(r: Results): string {
   const rows: [string, string, string, string][] = [];
   const check = (ok: boolean | undefined) => (ok === undefined ? '-' : ok ? 'yes' : 'NO');
-  const limit = Math.min(r.limits.rpc.perSecond, r.limits.db.perSecond);
+  // limit_db is COPY into an empty table of the events table's shape (no indexes); the same
+  // COPY into the real table with its four indexes is shown beside it, as what indexes cost.
+  const limit = Math.min(r.limits.rpc.perSecond, r.limits.dbBare.perSecond);
   rows.push(['limit_rpc (eth_getLogs x4, no decode)', `${n(r.limits.rpc.perSecond)} events/s`, '', '-']);
-  rows.push(['limit_db (COPY, events table + indexes)', `${n(r.limits.db.perSecond)} rows/s`, '', '-']);
-  rows.push(['limit_db (COPY, bare table)', `${n(r.limits.dbBare.perSecond)} rows/s`, '', '-']);
+  rows.push(['limit_db (COPY, events shape, no indexes)', `${n(r.limits.dbBare.perSecond)} rows/s`, '', '-']);
+  rows.push(['  same COPY into events with its 4 indexes', `${n(r.limits.db.perSecond)} rows/s`, '', '-']);
   const pg = r.backfill.postgres;
   if (pg) rows.push([`backfill postgres (MAX_BLOCK_RANGE=${r.settings.maxBlockRange})`, `${n(pg.perSecond)} events/s, ${pg.seconds.toFixed(1)} s`, `>= ${n(limit / 2)} events/s`, check(pg.perSecond >= limit / 2)]);
   const lite = r.backfill.pglite;
