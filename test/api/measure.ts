@@ -56,9 +56,11 @@ if (process.argv[2] === 'serve') {
       ['GET /chamas/:id', '/chamas/500'],
       ['GET /events (1000 rows)', `/events?limit=1000&cursor=${cursorMid}`],
     ] as const) {
-      const out = execFileSync('npx', ['autocannon', '-c', '10', '-d', '10', '--json', `${base}${path}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-      const r = JSON.parse(out);
-      console.log(`${name}: p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, ${Math.round(r.requests.average)} req/s, ${r.non2xx} non-2xx (10 connections, 10 s)`);
+      for (const connections of [1, 10]) {
+        const out = execFileSync('npx', ['autocannon', '-c', String(connections), '-d', '8', '--json', `${base}${path}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+        const r = JSON.parse(out);
+        console.log(`${name}: p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, ${Math.round(r.requests.average)} req/s, ${r.non2xx} non-2xx (${connections} connection(s), 8 s)`);
+      }
     }
 
     const before = rss();
