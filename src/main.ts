@@ -1,12 +1,15 @@
 import { serve as serveHttp } from '@hono/node-server';
 import type { Hex } from 'viem';
 import { createApp } from './api/app.ts';
+import type { ApiDeps } from './api/deps.ts';
+import { createMutex } from './common/mutex.ts';
+import { createJobRunner } from './jobs/index.ts';
 import type { Config } from './config.ts';
 import { FatalError, errorFields } from './common/errors.ts';
 import type { Logger } from './common/logger.ts';
 import { createIndexer, resolveChainId, type Indexer } from './indexer/index.ts';
 import { createRpc, type Rpc } from './rpc/client.ts';
-import { migrate, openDb, type Db } from './store/db.ts';
+import { migrate, openDb, redactUrl, type Db } from './store/db.ts';
 import { forgetChain, readCursor } from './store/chain-state.ts';
 import { acquireWriterLock } from './store/lock.ts';
 import { rows } from './store/db.ts';
@@ -60,8 +63,10 @@ export async function runIndexer(config: Config, logger: Logger, args: { serveAp
       logger.warn({ chain_id: chain.chainId }, 'the demo chain started anew; forgetting the data indexed from the previous demo chain');
       await forgetChain(db, chain.chainId);
     }
+    const writer = createMutex();
     const indexer = createIndexer({
       db,
+      writer,
       rpc: chain.rpc,
       chainId: chain.chainId,
       addresses: chain.addresses,
@@ -72,11 +77,28 @@ export async function runIndexer(config: Config, logger: Logger, args: { serveAp
       pollIntervalMs: config.pollIntervalMs,
       logger,
     });
+    const jobs = createJobRunner({
+      db,
+      chainId: chain.chainId,
+      rpc: chain.rpc,
+      addresses: chain.addresses,
+      startBlock: config.startBlock,
+      maxBlockRange: config.maxBlockRange,
+      writer,
+      logger,
+      retentionMs: config.jobRetentionMs,
+      verifyIntervalMs: config.verifyIntervalMs,
+    });
     if (args.serveApi) {
-      const close = await listen(config, logger, db, chain.chainId, indexer, () => chain.rpc.headNumber(), chain.rpc);
+      const admin = { jobs, control: indexer, settings: effectiveSettings(config, chain) };
+      const close = await listen(config, logger, db, chain.chainId, indexer, () => chain.rpc.headNumber(), chain.rpc, admin);
       cleanup.unshift(close);
     }
-    if (!args.signal.aborted) await indexer.run(args.signal);
+    // A fatal indexing error stops the job runner too, and both finish before shutdown.
+    const stop = new AbortController();
+    args.signal.addEventListener('abort', () => stop.abort(), { once: true });
+    const [indexing] = await Promise.allSettled([indexer.run(stop.signal).finally(() => stop.abort()), jobs.run(stop.signal)]);
+    if (indexing.status === 'rejected') throw indexing.reason;
   } finally {
     for (const step of cleanup) await step().catch((error) => logger.warn(errorFields(error), 'shutdown step failed'));
     logger.info('stopped');
@@ -105,8 +127,26 @@ async function onlyIndexedChain(db: Db): Promise<number> {
   return Number(chains[0]!.chain_id);
 }
 
-async function listen(config: Config, logger: Logger, db: Db, chainId: number, indexer: Indexer | undefined, headBlock?: () => Promise<number>, rpc?: Rpc): Promise<() => Promise<void>> {
-  const app = createApp({ db, chainId, logger: logger.child({ module: 'api' }), indexer, headBlock, rpc, readyMaxLagBlocks: config.readyMaxLagBlocks });
+/** The configuration as operators may see it over the admin API: no credentials. */
+function effectiveSettings(config: Config, chain: Chain): Record<string, unknown> {
+  return {
+    chainId: chain.chainId,
+    addresses: chain.addresses,
+    rpc: config.rpcUrls.length > 0 ? config.rpcUrls.map(redactUrl) : ['(local demo chain)'],
+    database: config.databaseUrl ? redactUrl(config.databaseUrl) : `pglite:${config.dataDir}`,
+    startBlock: config.startBlock,
+    confirmations: config.confirmations,
+    maxReorgDepth: config.maxReorgDepth,
+    pollIntervalMs: config.pollIntervalMs,
+    maxBlockRange: config.maxBlockRange,
+    verifyIntervalMs: config.verifyIntervalMs,
+    jobRetentionMs: config.jobRetentionMs,
+    readyMaxLagBlocks: config.readyMaxLagBlocks,
+  };
+}
+
+async function listen(config: Config, logger: Logger, db: Db, chainId: number, indexer: Indexer | undefined, headBlock?: () => Promise<number>, rpc?: Rpc, admin?: ApiDeps['admin']): Promise<() => Promise<void>> {
+  const app = createApp({ db, chainId, logger: logger.child({ module: 'api' }), indexer, headBlock, rpc, readyMaxLagBlocks: config.readyMaxLagBlocks, adminSecret: config.adminJwtSecret, ...(admin ? { admin } : {}) });
   const server = await new Promise<ReturnType<typeof serveHttp>>((resolve, reject) => {
     const s = serveHttp({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
       logger.info({ host: config.host, port: info.port, url: `http://${config.host}:${info.port}` }, 'API listening');

@@ -8,7 +8,10 @@ import { renderDocsPage } from './docs-page.ts';
 import { ApiError, errorBody, onError } from './errors.ts';
 import { createMetrics } from './metrics.ts';
 import { createRouter } from './router.ts';
+import { adminAuth } from './auth.ts';
 import { registerAccounts } from './routes/accounts.ts';
+import { registerAdmin } from './routes/admin.ts';
+import { registerMismatches } from './routes/mismatches.ts';
 import { registerChamas } from './routes/chamas.ts';
 import { registerContributions } from './routes/contributions.ts';
 import { registerEvents } from './routes/events.ts';
@@ -57,6 +60,9 @@ export function createApp(deps: ApiDeps) {
   app.onError(onError(deps.logger));
   app.notFound((c) => c.json(errorBody('not_found', `no route ${c.req.method} ${c.req.path}`), 404));
 
+  app.use('/admin/*', adminAuth({ secret: deps.adminSecret }));
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+
   const routes = app
     .route('/', registerHealth(deps))
     .route('/', registerStatus(deps))
@@ -67,7 +73,9 @@ export function createApp(deps: ApiDeps) {
     .route('/', registerPayouts(deps))
     .route('/', registerAccounts(deps))
     .route('/', registerEvents(deps))
-    .route('/', registerStream(deps));
+    .route('/', registerStream(deps))
+    .route('/', registerMismatches(deps))
+    .route('/', registerAdmin(deps));
 
   app.openAPIRegistry.registerPath({
     method: 'get',

@@ -3,6 +3,7 @@ import type { Logger } from '../common/logger.ts';
 import type { IndexerNotice, IndexerStatus } from '../indexer/index.ts';
 import type { RpcRequestInfo } from '../rpc/client.ts';
 import type { Db } from '../store/db.ts';
+import type { JobRunner } from '../jobs/index.ts';
 
 /** What the routes read from. `indexer` is absent in a read-only `serve` replica. */
 export type ApiDeps = {
@@ -20,8 +21,17 @@ export type ApiDeps = {
   streamPollMs?: number;
   /** How often an SSE stream sends a `status` message. Default 5000. */
   streamStatusMs?: number;
-  /** Largest request body accepted, in bytes (every route is a GET). Default 64 KiB. */
+  /** Largest request body accepted, in bytes. Default 64 KiB. */
   maxBodyBytes?: number;
+  /** ADMIN_JWT_SECRET; admin routes answer 404 without it. */
+  adminSecret?: string | undefined;
+  /** Operator controls, present in the indexing process only. */
+  admin?: {
+    jobs: JobRunner;
+    control: { status(): IndexerStatus; pause(): void; resume(): void; poke(): void };
+    /** The effective configuration, credentials removed. */
+    settings: Record<string, unknown>;
+  };
 };
 
 export type ApiEnv = { Variables: { requestId: string; logger: Logger } };

@@ -27,7 +27,7 @@ export function onError(logger: Logger) {
     if (error instanceof ApiError) return c.json(errorBody(error.code, error.message, error.details), error.status);
     if (error instanceof HTTPException) {
       const status = error.status as ContentfulStatusCode;
-      return c.json(errorBody(status === 413 ? 'payload_too_large' : 'http_error', error.message || 'request refused'), status);
+      return c.json(errorBody(status === 413 ? 'payload_too_large' : status === 400 ? 'bad_request' : 'http_error', error.message || 'request refused'), status);
     }
     const log = (c.get('logger' as never) as Logger | undefined) ?? logger;
     log.error({ err: { name: error.name, message: error.message, stack: error.stack }, path: c.req.path, request_id: c.get('requestId' as never) }, 'request failed');

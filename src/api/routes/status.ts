@@ -20,7 +20,7 @@ export function registerStatus(deps: ApiDeps) {
     const { cursor, reorg } = await deps.db.orm.transaction(
       async (tx) => {
         const [cursor] = await rows<CursorRow>(tx, sql`SELECT block_number, block_hash, finalized_block, events_total FROM cursor WHERE chain_id = ${deps.chainId}`);
-        const [reorg] = await rows<ReorgRow>(tx, sql`SELECT depth, ancestor_block, old_hash, new_hash, orphaned_events, detected_at FROM reorgs WHERE chain_id = ${deps.chainId} ORDER BY id DESC LIMIT 1`);
+        const [reorg] = await rows<ReorgRow>(tx, sql`SELECT depth, ancestor_block, old_hash, new_hash, orphaned_events, detected_at FROM reorgs WHERE chain_id = ${deps.chainId} AND reason = 'reorg' ORDER BY id DESC LIMIT 1`);
         return { cursor, reorg };
       },
       { isolationLevel: 'repeatable read', accessMode: 'read only' },
