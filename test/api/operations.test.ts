@@ -41,7 +41,7 @@ describe('self-description', () => {
     const doc = r.body;
     expect(doc.openapi).toMatch(/^3\./);
     for (const [method, path] of specRoutes) expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();
-    expect(Object.keys(doc.paths).sort()).toEqual(specRoutes.map(([, p]) => p).sort());
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(specRoutes.map(([, p]) => p)));
     expect(doc.components.schemas).toHaveProperty('Chama');
     expect(doc.components.schemas).toHaveProperty('Error');
     const limit = doc.paths['/events'].get.parameters.find((p: any) => p.name === 'limit');
