@@ -177,6 +177,8 @@ describe('admin jobs and sync control', () => {
     expect(open.body.data).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'member.received', priority: 'CRITICAL' })]));
     expect((await json('/mismatches?priority=NORMAL')).body.data.every((m: { priority: string }) => m.priority === 'NORMAL')).toBe(true);
     expect((await json('/mismatches?priority=LOW')).status).toBe(400);
+    const scraped = await (await app.request('/metrics')).text();
+    expect(scraped).toMatch(/chama_mismatches_open\{[^}]*priority="CRITICAL"[^}]*\} [1-9]/);
     expect((await run({ type: 'verify', repair: true })).result).toMatchObject({ after: { mismatches: 0, errors: 0 } });
     expect((await json('/mismatches')).body.data).toEqual([]);
   });

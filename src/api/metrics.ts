@@ -13,7 +13,7 @@ export type Metrics = {
   onNotice(notice: IndexerNotice): void;
   onRpcRequest(request: RpcRequestInfo): void;
   onHttpRequest(request: { method: string; route: string; status: number; durationMs: number }): void;
-  setChain(state: { indexedBlock: number | null; headBlock: number | null; finalizedBlock: number | null; eventsStored: number }): void;
+  setChain(state: { indexedBlock: number | null; headBlock: number | null; finalizedBlock: number | null; eventsStored: number; openMismatches?: { CRITICAL: number; NORMAL: number } }): void;
 };
 
 export function createMetrics({ chainId, defaultMetrics = true }: { chainId: number; defaultMetrics?: boolean }): Metrics {
@@ -26,6 +26,7 @@ export function createMetrics({ chainId, defaultMetrics = true }: { chainId: num
   const headBlock = new Gauge({ name: 'chama_head_block', help: "The RPC node's head block, as last seen", registers });
   const lagBlocks = new Gauge({ name: 'chama_lag_blocks', help: 'Head block minus indexed block', registers });
   const finalizedBlock = new Gauge({ name: 'chama_finalized_block', help: 'Finalized block, as the writer last saw it', registers });
+  const mismatches = new Gauge({ name: 'chama_mismatches_open', help: 'Open mismatches between the index and the chain found by verification, by priority', labelNames: ['priority'] as const, registers });
   const eventsStored = new Gauge({ name: 'chama_events_stored', help: 'Canonical events in the database for this chain', registers });
   const eventsIndexed = new Counter({ name: 'chama_events_indexed_total', help: 'Events committed by this process, by event type', labelNames: ['event'] as const, registers });
   const batches = new Histogram({
@@ -91,6 +92,7 @@ export function createMetrics({ chainId, defaultMetrics = true }: { chainId: num
       if (state.finalizedBlock !== null) finalizedBlock.set(state.finalizedBlock);
       if (state.indexedBlock !== null && state.headBlock !== null) lagBlocks.set(Math.max(0, state.headBlock - state.indexedBlock));
       eventsStored.set(state.eventsStored);
+      if (state.openMismatches) for (const [priority, n] of Object.entries(state.openMismatches)) mismatches.set({ priority }, n);
     },
   };
 }
