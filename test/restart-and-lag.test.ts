@@ -103,4 +103,18 @@ describe('restarts, lagging nodes and deep reorgs', () => {
     expect(await createTestIndexer(db, chain, { maxReorgDepth: 64 }).syncToHead()).toEqual({ blockNumber: Number(head.number), blockHash: head.hash });
     expect(await differencesFromChain(db, chain, head.number)).toEqual([]);
   });
+
+  it('splits log ranges the node refuses and still indexes everything', async () => {
+    const fresh = await createTestDb('pglite');
+    proxy.maxLogRange(3);
+    try {
+      const cursor = await createTestIndexer(fresh, { rpcUrl: proxy.url, address: chain.address }).syncToHead();
+      expect(cursor?.blockNumber).toBe(Number(await chain.publicClient.getBlockNumber()));
+      expect(proxy.refusedRanges).toBeGreaterThan(0);
+      expect(await eventKeys(fresh, chainId)).toEqual(await eventKeys(db, chainId));
+    } finally {
+      proxy.maxLogRange(0);
+      await fresh.drop();
+    }
+  });
 });

@@ -53,7 +53,7 @@ const logSchema = z.object({
   removed: z.boolean().optional(),
 });
 
-const rangeRefusal = /(more than \d+ results|too many (results|logs)|range (is )?too (large|wide|big)|block range|exceed(s|ed)? (the )?(maximum|max|limit)|response size|query timeout|timed? ?out|limit exceeded|-32005)/i;
+const rangeRefusal = /(exceeded the size limit|more than \d+ results|too many (results|logs)|range (is )?too (large|wide|big)|block range|exceed(s|ed)? (the )?(maximum|max|limit)|response size|query timeout|timed? ?out|limit exceeded|-32005)/i;
 const transient =
   /(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|socket hang up|fetch failed|HTTP (429|5\d\d)|too many requests|rate limit|service unavailable|bad gateway|temporar|connection closed|timeout|timed out|took too long|header not found|unknown block)/i;
 
@@ -64,7 +64,7 @@ const transient =
  */
 export function createRpc(args: { urls: readonly string[]; logger: Logger; timeoutMs?: number; retries?: number }): Rpc {
   const { urls, logger, timeoutMs = 30_000, retries = 6 } = args;
-  const transports: Transport[] = urls.map((url) => (url.startsWith('ws') ? webSocket(url, { retryCount: 0, timeout: timeoutMs }) : http(url, { retryCount: 0, timeout: timeoutMs })));
+  const transports: Transport[] = urls.map((url) => (url.startsWith('ws') ? webSocket(url, { retryCount: 0, timeout: timeoutMs }) : http(url, { retryCount: 0, timeout: timeoutMs, maxResponseBodySize: 64 * 1024 * 1024 })));
   const client = createPublicClient({ transport: transports.length === 1 ? transports[0]! : fallback(transports, { retryCount: 0 }), cacheTime: 0, pollingInterval: 1000 }) as PublicClient;
   const stats: RpcStats = { requests: 0, errors: 0, byMethod: new Map() };
   const where = urls.map(redactUrl).join(', ');

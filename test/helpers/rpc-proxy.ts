@@ -12,6 +12,9 @@ export type RpcProxy = {
   lagBy(blocks: number): void;
   /** Answer the next `count` requests with this HTTP status. */
   failNext(count: number, status?: number): void;
+  /** Refuse eth_getLogs over more than `blocks` blocks, as providers do (0 to stop); counts refusals. */
+  maxLogRange(blocks: number): void;
+  refusedRanges: number;
   /** Delay every answer by this many milliseconds (0 to stop). */
   slow(ms: number): void;
   /** Answer matching JSON-RPC calls with a JSON-RPC error (e.g. one contract view), until cleared with undefined. */
@@ -28,6 +31,8 @@ export async function startRpcProxy(upstream: string): Promise<RpcProxy> {
   let failStatus = 503;
   let failing: ((call: Call) => boolean) | undefined;
   let delayMs = 0;
+  let logRange = 0;
+  let refused = 0;
   const state = { requests: 0 };
 
   async function forward(call: Call): Promise<unknown> {
@@ -37,6 +42,13 @@ export async function startRpcProxy(upstream: string): Promise<RpcProxy> {
 
   async function handle(call: Call): Promise<unknown> {
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+    if (logRange > 0 && call.method === 'eth_getLogs') {
+      const f = (call.params?.[0] ?? {}) as { fromBlock?: string; toBlock?: string };
+      if (Number(f.toBlock) - Number(f.fromBlock) + 1 > logRange) {
+        refused++;
+        return { jsonrpc: '2.0', id: call.id, error: { code: -32005, message: `query returned more than 10000 results; try a range of at most ${logRange} blocks` } };
+      }
+    }
     if (failing?.(call)) return { jsonrpc: '2.0', id: call.id, error: { code: -32603, message: 'injected failure for this call' } };
     if (lag === 0) return forward(call);
     const head = Number(((await forward({ jsonrpc: '2.0', id: 0, method: 'eth_blockNumber' })) as { result: string }).result);
@@ -83,6 +95,12 @@ export async function startRpcProxy(upstream: string): Promise<RpcProxy> {
     failNext: (count, status = 503) => {
       failures = count;
       failStatus = status;
+    },
+    maxLogRange: (blocks) => {
+      logRange = blocks;
+    },
+    get refusedRanges() {
+      return refused;
     },
     slow: (ms) => {
       delayMs = ms;
