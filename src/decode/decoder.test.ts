@@ -1,4 +1,6 @@
 import { encodeAbiParameters, encodeEventTopics, pad, type Hex, type Log } from 'viem';
+import fc from 'fast-check';
+import { decodeEventLog } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../common/errors.ts';
 import { chamaEventsAbi } from './abi.ts';
@@ -48,5 +50,36 @@ describe('decoder', () => {
     expect(error).toBeInstanceOf(DecodeError);
     expect((error as DecodeError).message).toMatch(/ChamaCreated log at block 7 tx 0x0+abc log index 5/);
     expect((error as DecodeError).context).toMatchObject({ chain_id: 1, block_number: 7n, log_index: 5 });
+  });
+
+  it('the fast path decodes exactly what viem decodes (random arguments, any string)', () => {
+    const decoder = createDecoder(1);
+    const uint = fc.bigInt({ min: 0n, max: 2n ** 256n - 1n });
+    const addr = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => `0x${Buffer.from(b).toString('hex')}` as Hex);
+    fc.assert(
+      fc.property(uint, addr, fc.string({ unit: 'grapheme', maxLength: 80 }), uint, uint, uint, (chamaId, who, name, a, b, c) => {
+        const logs = [
+          log(encodeEventTopics({ abi: chamaEventsAbi, eventName: 'ChamaCreated', args: { chamaId, creator: who } }) as Hex[], encodeAbiParameters([{ type: 'string' }, { type: 'uint256' }, { type: 'uint256' }], [name, a, b])),
+          log(encodeEventTopics({ abi: chamaEventsAbi, eventName: 'MemberJoined', args: { chamaId, member: who } }) as Hex[], '0x'),
+          log(encodeEventTopics({ abi: chamaEventsAbi, eventName: 'PayoutProcessed', args: { chamaId, recipient: who } }) as Hex[], encodeAbiParameters([{ type: 'uint256' }, { type: 'uint256' }, { type: 'uint256' }], [a, b, c])),
+        ];
+        const ours = decoder.decode(logs).map((e) => e.args);
+        const theirs = logs.map((l) => {
+          const d = decodeEventLog({ abi: chamaEventsAbi, data: l.data, topics: l.topics as [Hex, ...Hex[]], strict: true }).args as Record<string, unknown>;
+          return Object.fromEntries(Object.entries(d).map(([k, v]) => [k, typeof v === 'string' && k !== 'name' ? v.toLowerCase() : v]));
+        });
+        expect(ours).toEqual(theirs);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a non-canonical encoding still decodes through the strict decoder', () => {
+    const decoder = createDecoder(1);
+    const topics = encodeEventTopics({ abi: chamaEventsAbi, eventName: 'ChamaCreated', args: { chamaId: 9n, creator: member } }) as Hex[];
+    // The string placed after an extra zero word: valid ABI, not what the fast path accepts.
+    const data = `0x${[0x80n, 5n, 3n, 0n, 2n].map((w) => w.toString(16).padStart(64, '0')).join('')}${Buffer.from('hi').toString('hex').padEnd(64, '0')}` as Hex;
+    const [event] = decoder.decode([log(topics, data)]);
+    expect(event?.args).toMatchObject({ chamaId: 9n, name: 'hi', contributionAmount: 5n, maxMembers: 3n });
   });
 });

@@ -9,10 +9,16 @@ export type Decoder = {
   readonly skipped: number;
 };
 
+type Item = (typeof chamaEventsAbi)[number];
+type Args = ChamaEvent['args'];
+
 /**
- * ABI decoding with a precomputed entry per topic0. A log whose topic0 is ours but whose data
- * does not decode is not skipped: it is an error naming block, tx and log index, because
- * dropping it would make every projection silently wrong.
+ * ABI decoding with a precomputed decoder per topic0. The four events have fixed layouts, so the
+ * fast path reads the 32-byte words directly (about 20x faster than a generic decode, which
+ * bounded the whole backfill) and accepts only the canonical encoding. Anything else goes
+ * through viem's strict decoder, which either decodes it or says what is wrong. A log whose
+ * topic0 is ours but that does not decode is not skipped: it is an error naming block, tx and
+ * log index, because dropping it would make every projection silently wrong.
  */
 export function createDecoder(chainId: number): Decoder {
   const byTopic = new Map(chamaTopics.map((t, i) => [t, chamaEventsAbi[i]!]));
@@ -37,21 +43,11 @@ export function createDecoder(chainId: number): Decoder {
   };
 }
 
-function decodeOne(chainId: number, log: Log, item: (typeof chamaEventsAbi)[number]): ChamaEvent {
+function decodeOne(chainId: number, log: Log, item: Item): ChamaEvent {
   if (log.blockNumber === null || log.logIndex === null || log.blockHash === null || log.transactionHash === null) {
     throw new DecodeError('pending log (no block) in a confirmed range', { chain_id: chainId, address: log.address, tx_hash: log.transactionHash });
   }
-  let decoded;
-  try {
-    decoded = decodeEventLog({ abi: [item], data: log.data, topics: log.topics as [Hex, ...Hex[]], strict: true });
-  } catch (cause) {
-    throw new DecodeError(
-      `cannot decode ${item.name} log at block ${log.blockNumber} tx ${log.transactionHash} log index ${log.logIndex}: ${(cause as Error).message.split('\n')[0]}`,
-      { chain_id: chainId, block_number: log.blockNumber, block_hash: log.blockHash, tx_hash: log.transactionHash, log_index: log.logIndex, address: log.address },
-      { cause },
-    );
-  }
-  const args = Object.fromEntries(Object.entries(decoded.args as Record<string, unknown>).map(([k, v]) => [k, typeof v === 'string' && /^0x[0-9a-fA-F]{40}$/.test(v) && k !== 'name' ? v.toLowerCase() : v]));
+  const args = fastArgs(item.name, log.topics, log.data) ?? slowArgs(chainId, log, item);
   return {
     chainId,
     blockNumber: Number(log.blockNumber),
@@ -62,7 +58,53 @@ function decodeOne(chainId: number, log: Log, item: (typeof chamaEventsAbi)[numb
     address: log.address.toLowerCase() as Hex,
     topics: log.topics as Hex[],
     data: log.data,
-    event: decoded.eventName,
+    event: item.name,
     args,
   } as ChamaEvent;
+}
+
+const WORD = 64;
+const word = (data: string, i: number) => BigInt(`0x${data.slice(2 + i * WORD, 2 + (i + 1) * WORD)}`);
+/** An indexed address topic: 12 zero bytes, then the address. */
+const addressTopic = (topic: string | undefined) => (topic && topic.length === 66 && topic.startsWith('0x000000000000000000000000') ? (`0x${topic.slice(26).toLowerCase()}` as Hex) : undefined);
+const uintTopic = (topic: string | undefined) => (topic && topic.length === 66 ? BigInt(topic) : undefined);
+
+/** The canonical encodings only; undefined sends the log to the strict generic decoder. */
+function fastArgs(name: Item['name'], topics: readonly Hex[], data: Hex): Args | undefined {
+  if (topics.length !== 3 || !/^0x[0-9a-fA-F]*$/.test(data)) return undefined;
+  const chamaId = uintTopic(topics[1]);
+  const who = addressTopic(topics[2]);
+  if (chamaId === undefined || who === undefined) return undefined;
+  const words = (data.length - 2) / WORD;
+  switch (name) {
+    case 'MemberJoined':
+      return data === '0x' ? { chamaId, member: who } : undefined;
+    case 'ContributionMade':
+      return words === 3 ? { chamaId, contributor: who, amount: word(data, 0), round: word(data, 1), timestamp: word(data, 2) } : undefined;
+    case 'PayoutProcessed':
+      return words === 3 ? { chamaId, recipient: who, amount: word(data, 0), round: word(data, 1), timestamp: word(data, 2) } : undefined;
+    case 'ChamaCreated': {
+      if (words < 4 || !Number.isInteger(words) || word(data, 0) !== 0x60n) return undefined;
+      const length = Number(word(data, 3));
+      if (words !== 4 + Math.ceil(length / 32)) return undefined;
+      const bytes = Buffer.from(data.slice(2 + 4 * WORD), 'hex');
+      if (bytes.subarray(length).some((b) => b !== 0)) return undefined;
+      const text = bytes.subarray(0, length).toString('utf8');
+      return { chamaId, creator: who, name: text, contributionAmount: word(data, 1), maxMembers: word(data, 2) };
+    }
+  }
+}
+
+function slowArgs(chainId: number, log: Log, item: Item): Args {
+  let decoded;
+  try {
+    decoded = decodeEventLog({ abi: [item], data: log.data, topics: log.topics as [Hex, ...Hex[]], strict: true });
+  } catch (cause) {
+    throw new DecodeError(
+      `cannot decode ${item.name} log at block ${log.blockNumber} tx ${log.transactionHash} log index ${log.logIndex}: ${(cause as Error).message.split('\n')[0]}`,
+      { chain_id: chainId, block_number: log.blockNumber, block_hash: log.blockHash, tx_hash: log.transactionHash, log_index: log.logIndex, address: log.address },
+      { cause },
+    );
+  }
+  return Object.fromEntries(Object.entries(decoded.args as Record<string, unknown>).map(([k, v]) => [k, typeof v === 'string' && k !== 'name' && /^0x[0-9a-fA-F]{40}$/.test(v) ? v.toLowerCase() : v])) as Args;
 }

@@ -56,6 +56,8 @@ export type IndexerOptions = {
   logger: Logger;
   /** Shared with operator jobs in the same process, so their writes never interleave. */
   writer?: Mutex;
+  /** How long one step may hold the writer lock while backfilling. */
+  stepBudgetMs?: number;
 };
 
 /** Checks the node serves the chain we were told to index; returns its chain id. */
@@ -72,7 +74,7 @@ export async function resolveChainId(rpc: Rpc, expected: number | undefined): Pr
  * The cursor in the database is the truth; the copy here is what this writer last committed.
  */
 export function createIndexer(options: IndexerOptions): Indexer {
-  const { db, rpc, chainId, addresses, logger, pollIntervalMs } = options;
+  const { db, rpc, chainId, addresses, logger, pollIntervalMs, stepBudgetMs = 1000 } = options;
   const log = logger.child({ module: 'indexer', chain_id: chainId });
   const decoder = createDecoder(chainId);
   const source = createBlockSource({
@@ -91,8 +93,10 @@ export function createIndexer(options: IndexerOptions): Indexer {
   const writer = options.writer ?? createMutex();
   let paused = false;
   let wake = new AbortController();
+  /** Where the next fetch starts: may run one batch ahead of `committed` while it commits. */
   let cursor: Cursor | undefined;
-  let loaded = false;
+  /** The last cursor known to be in the database. */
+  let committed: Cursor | undefined;
   const status: IndexerStatus = { state: 'starting', chainId, headBlock: null, finalizedBlock: null, cursor: undefined, lastError: null };
 
   const notify = (notice: IndexerNotice) => {
@@ -105,44 +109,71 @@ export function createIndexer(options: IndexerOptions): Indexer {
     }
   };
 
-  /** One step under the writer lock: operator jobs may have moved the cursor in between. */
+  /**
+   * One step under the writer lock (operator jobs may have moved things in between, so the
+   * cursor is read again). Historical batches are pipelined: while batch N commits, batch N+1
+   * is fetched and decoded; commits stay strictly in order, and the step ends with nothing in
+   * flight, after at most `stepBudgetMs`, so jobs waiting on the lock get their turn.
+   */
   const step = () =>
     writer.run(async () => {
-      loaded = false;
-      return advance();
+      cursor = committed = await readCursor(db.orm, chainId);
+      const deadline = performance.now() + stepBudgetMs;
+      let inflight: Promise<void> | undefined;
+      try {
+        for (;;) {
+          const started = performance.now();
+          const next: SourceEvent = await source.next(cursor);
+          status.headBlock = next.head;
+          status.finalizedBlock = next.finalized;
+          if (next.kind !== 'batch' || next.mode !== 'historical') {
+            await inflight;
+            inflight = undefined;
+            return await handle(next, started);
+          }
+          const events = decoder.decode(next.logs);
+          await inflight;
+          inflight = commit(next, events, started);
+          if (performance.now() > deadline) break;
+        }
+        await inflight;
+        return false;
+      } catch (error) {
+        await inflight?.catch(() => {});
+        throw error;
+      }
     });
 
+  /** Starts committing a batch; `cursor` moves at once so the next fetch can start from it. */
+  function commit(next: Extract<SourceEvent, { kind: 'batch' }>, events: ChamaEvent[], started: number): Promise<void> {
+    const before = cursor;
+    const tip = next.headers[next.headers.length - 1]!;
+    cursor = { blockNumber: tip.number, blockHash: tip.hash };
+    return commitBatch(db, { chainId, events, headers: next.headers, from: before, finalized: next.finalized }).then((done) => {
+      committed = done;
+      const durationMs = Math.round(performance.now() - started);
+      status.state = next.head - done.blockNumber <= options.confirmations ? 'live' : 'syncing';
+      log.info(
+        { mode: next.mode, from_block: next.from, to_block: next.to, blocks: next.to - next.from + 1, events: events.length, skipped_logs: decoder.skipped, lag_blocks: next.head - done.blockNumber, duration_ms: durationMs },
+        'batch committed',
+      );
+      notify({ kind: 'batch', from: next.from, to: next.to, events, cursor: done, durationMs, mode: next.mode });
+    });
+  }
+
   /** Handles one step of the source; true when caught up (nothing more to do now). */
-  async function advance(): Promise<boolean> {
-    if (!loaded) {
-      cursor = await readCursor(db.orm, chainId);
-      loaded = true;
-    }
-    const started = performance.now();
-    const next: SourceEvent = await source.next(cursor);
-    status.headBlock = next.head;
-    status.finalizedBlock = next.finalized;
+  async function handle(next: SourceEvent, started: number): Promise<boolean> {
     switch (next.kind) {
       case 'idle':
         status.state = next.reason === 'caught-up' ? 'live' : status.state;
         if (next.reason === 'node-behind') log.debug({ head: next.head, indexed_block: cursor?.blockNumber }, 'the RPC node is behind our cursor; waiting');
         return true;
-      case 'batch': {
-        const events = decoder.decode(next.logs);
-        const before = cursor;
-        cursor = await commitBatch(db, { chainId, events, headers: next.headers, from: before, finalized: next.finalized });
-        const durationMs = Math.round(performance.now() - started);
-        status.state = next.head - cursor.blockNumber <= options.confirmations ? 'live' : 'syncing';
-        log.info(
-          { mode: next.mode, from_block: next.from, to_block: next.to, blocks: next.to - next.from + 1, events: events.length, skipped_logs: decoder.skipped, lag_blocks: next.head - cursor.blockNumber, duration_ms: durationMs },
-          'batch committed',
-        );
-        notify({ kind: 'batch', from: next.from, to: next.to, events, cursor, durationMs, mode: next.mode });
+      case 'batch':
+        await commit(next, decoder.decode(next.logs), started);
         return false;
-      }
       case 'reorg': {
         const result = await rewind(db, { chainId, ancestor: next.ancestor, oldTip: next.oldTip, newHash: next.newHash, finalized: next.finalized });
-        cursor = result.cursor;
+        cursor = committed = result.cursor;
         const durationMs = Math.round(performance.now() - started);
         log.warn(
           { depth: next.depth, fork_block: next.ancestor.number, ancestor_hash: next.ancestor.hash, old_tip: next.oldTip.blockNumber, old_hash: next.oldTip.blockHash, new_hash: next.newHash, orphaned_events: result.orphaned.length, reorg_id: result.reorgId, duration_ms: durationMs },
@@ -176,8 +207,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
           status.lastError = null;
           if (caughtUp) await pauseOrWait(pollIntervalMs);
         } catch (error) {
-          // Reload the cursor: a failed transaction committed nothing, and it may have moved.
-          loaded = false;
+          // The next step reads the cursor again: a failed transaction committed nothing.
           status.lastError = (error as Error).message;
           if (error instanceof FatalError) {
             status.state = 'error';
@@ -194,7 +224,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
     },
     async syncToHead() {
       while (!(await step()));
-      return cursor;
+      return committed;
     },
     pause() {
       if (paused) return;
@@ -210,7 +240,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
       wake.abort();
     },
     poke: () => wake.abort(),
-    status: () => ({ ...status, cursor }),
+    status: () => ({ ...status, cursor: committed }),
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

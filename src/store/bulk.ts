@@ -9,7 +9,7 @@ export type Column = readonly [name: string, type: string];
  * limit. uint256 values travel as decimal strings.
  */
 export function recordset(columns: readonly Column[], records: readonly object[]): SQL {
-  const json = JSON.stringify(records, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+  const json = toJson(records);
   const spec = columns.map(([name, type]) => `"${name}" ${type}`).join(', ');
   return sql`jsonb_to_recordset(${json}::jsonb) AS r(${sql.raw(spec)})`;
 }
@@ -27,4 +27,17 @@ export function upsertMany(table: string, columns: readonly Column[], key: reado
     .map((n) => `"${n}" = excluded."${n}"`)
     .join(', ');
   return insertMany(table, columns, records, `ON CONFLICT (${key.map((k) => `"${k}"`).join(', ')}) DO UPDATE SET ${updates}`);
+}
+
+/**
+ * JSON with bigints as decimal strings. The hot paths hand over records that hold no bigint, and
+ * a replacer function costs ~2 µs a row, so it is only used when the plain encoding refuses.
+ */
+function toJson(records: readonly object[]): string {
+  try {
+    return JSON.stringify(records);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    return JSON.stringify(records, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+  }
 }
