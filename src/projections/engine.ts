@@ -1,5 +1,5 @@
-import type { ChamaEvent } from '../decode/event.ts';
-import { eventsOfAccounts, eventsOfChamas, streamEvents, countEvents } from '../store/events.ts';
+import { eventAccount, never, type ChamaEvent } from '../decode/event.ts';
+import { eventsOfAccounts, eventsOfChamas, lastEventBlocks, streamEvents, countEvents } from '../store/events.ts';
 import type { Db, Executor } from '../store/db.ts';
 import { createWorkingSet, foldEvents, touchedKeys } from './fold.ts';
 import { deleteAccounts, deleteAllProjections, deleteChamas, deleteTransfersOf, loadWorkingSet, writeWorkingSet } from './persist.ts';
@@ -22,7 +22,55 @@ export async function applyEvents(tx: Executor, chainId: number, events: readonl
  * from the canonical events that remain. (Append-only rows above the fork are deleted by the caller.)
  */
 export async function refold(tx: Executor, chainId: number, orphaned: readonly ChamaEvent[]): Promise<void> {
-  await refoldEntities(tx, chainId, touchedKeys(orphaned));
+  const keys = touchedKeys(orphaned);
+  await refoldEntities(tx, chainId, { chamas: keys.chamas, accounts: [] });
+  await unfoldAccounts(tx, chainId, orphaned);
+}
+
+/**
+ * Takes orphaned events back out of the accounts they touched. An account's totals are sums and
+ * counts, so subtracting is exact, and it costs the orphaned events, not the account's whole
+ * history (a pool account may have hundreds of thousands of events). `updatedAtBlock` is the
+ * block of its last remaining event, read with one index probe per account; an account left with
+ * no event is deleted, exactly as a rebuild would leave it. A missing row is re-folded in full.
+ */
+async function unfoldAccounts(tx: Executor, chainId: number, orphaned: readonly ChamaEvent[]): Promise<void> {
+  const { accounts } = touchedKeys(orphaned);
+  if (accounts.length === 0) return;
+  const ws = await loadWorkingSet(tx, chainId, { chamas: [], members: [], accounts });
+  const missing = accounts.filter((a) => !ws.accounts.has(a));
+  for (const e of orphaned) {
+    const row = ws.accounts.get(eventAccount(e));
+    if (!row) continue;
+    switch (e.event) {
+      case 'ChamaCreated':
+        break;
+      case 'MemberJoined':
+        row.chamas -= 1;
+        break;
+      case 'ContributionMade':
+        row.totalContributed -= e.args.amount;
+        break;
+      case 'PayoutProcessed':
+        row.totalReceived -= e.args.amount;
+        break;
+      default:
+        never(e);
+    }
+  }
+  const last = await lastEventBlocks(tx, chainId, [...ws.accounts.keys()]);
+  const gone: string[] = [];
+  for (const [account, row] of ws.accounts) {
+    const block = last.get(account);
+    if (block === undefined) gone.push(account);
+    else {
+      row.updatedAtBlock = block;
+      ws.changed.accounts.add(account);
+    }
+  }
+  await deleteAccounts(tx, chainId, [...gone, ...missing]);
+  await writeWorkingSet(tx, ws, { accounts: true });
+  if (missing.length > 0) await writeWorkingSet(tx, foldEvents(createWorkingSet(), await eventsOfAccounts(tx, chainId, missing)), { accounts: true });
 }
 
 /**

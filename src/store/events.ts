@@ -140,3 +140,15 @@ export async function eventRecordsInRange(ex: Executor, chainId: number, from: n
   const only = chamaId === undefined ? sql`` : sql`AND chama_id = ${chamaId.toString()}`;
   return rows<EventRecord>(ex, sql`SELECT ${selectList} FROM events WHERE chain_id = ${chainId} AND block_number BETWEEN ${from} AND ${to} ${only} ORDER BY block_number, log_index`);
 }
+
+/** The block of each account's last canonical event (as topic2), one index probe per account. */
+export async function lastEventBlocks(ex: Executor, chainId: number, accounts: readonly string[]): Promise<Map<string, number>> {
+  if (accounts.length === 0) return new Map();
+  const found = await rows<{ account: string; block_number: number | null }>(
+    ex,
+    sql`SELECT r.account, (SELECT e.block_number FROM events e WHERE e.chain_id = ${chainId} AND e.account = r.account AND e.event <> 'ChamaCreated'
+                           ORDER BY e.block_number DESC, e.log_index DESC LIMIT 1) AS block_number
+        FROM ${recordset([['account', 'text']], accounts.map((account) => ({ account })))}`,
+  );
+  return new Map(found.filter((r) => r.block_number !== null).map((r) => [r.account, Number(r.block_number)]));
+}
