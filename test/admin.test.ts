@@ -208,4 +208,25 @@ describe('admin jobs and sync control', () => {
     expect(failures).toEqual([]);
     expect(requests).toBeGreaterThan(20);
   });
+
+  it('reads are served from memory until a batch commits or a job rewrites projections', async () => {
+    const first = await app.request('/chamas/2');
+    const body = await first.text();
+    await db.orm.execute(sql`UPDATE chamas SET name = 'changed behind its back' WHERE chama_id = 2`);
+    const hit = await app.request('/chamas/2');
+    expect(await hit.text()).toBe(body);
+    expect(hit.headers.get('x-indexed-block')).toBe(first.headers.get('x-indexed-block'));
+    expect(hit.headers.get('access-control-allow-origin')).toBe('*');
+
+    const [a, b] = chain.accounts;
+    await group(chain, 'moves the index', parseEther('0.1'), 2n, [a, b]);
+    const head = Number(await chain.publicClient.getBlockNumber());
+    await waitFor(() => indexer.status().cursor?.blockNumber === head, 'the next batch');
+    await waitFor(async () => ((await json('/chamas/2')).body.data.name === 'changed behind its back' ? true : undefined), 'the cache to drop after the batch');
+
+    const headers = { ...(await auth()), 'content-type': 'application/json' };
+    const { body: queued } = await json('/admin/jobs', { method: 'POST', headers, body: JSON.stringify({ type: 'rebuild' }) });
+    await waitFor(async () => (await json(queued.statusUrl, { headers })).body.data.status === 'completed', 'the rebuild');
+    expect((await json('/chamas/2')).body.data.name).toBe('admin 1');
+  });
 });

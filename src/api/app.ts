@@ -7,6 +7,7 @@ import type { ApiDeps } from './deps.ts';
 import { renderDocsPage } from './docs-page.ts';
 import { ApiError, errorBody, onError } from './errors.ts';
 import { createMetrics } from './metrics.ts';
+import { createResponseCache } from './cache.ts';
 import { createRouter } from './router.ts';
 import { adminAuth } from './auth.ts';
 import { registerAccounts } from './routes/accounts.ts';
@@ -55,6 +56,13 @@ export function createApp(deps: ApiDeps) {
     metrics.onHttpRequest({ method: c.req.method, route: routeLabel(c), status: c.res.status, durationMs });
     log.info({ method: c.req.method, path: c.req.path, status: c.res.status, duration_ms: Math.round(durationMs * 10) / 10 }, 'request');
   });
+  // In the indexing process a commit notice drops the cache; a replica has none, so it reads through.
+  if (deps.indexer?.subscribe) {
+    const cache = createResponseCache();
+    deps.indexer.subscribe(() => cache.clear());
+    deps.admin?.jobs.onFinished(() => cache.clear());
+    app.use('*', cache.middleware);
+  }
   app.use('*', cors({ origin: '*', exposeHeaders: ['X-Indexed-Block', 'X-Request-Id'] }));
   app.use('*', bodyLimit({ maxSize: deps.maxBodyBytes ?? 64 * 1024, onError: () => { throw new ApiError(413, 'payload_too_large', `request body larger than ${deps.maxBodyBytes ?? 64 * 1024} bytes`); } }));
   app.onError(onError(deps.logger));

@@ -35,6 +35,8 @@ export type JobRunner = {
   list(args: { status?: JobStatus | undefined; limit: number; after?: { createdAt: string; id: string } | undefined }): Promise<Job[]>;
   /** Cancels a pending or running job; deletes a finished one. */
   cancel(id: string): Promise<'cancelled' | 'deleted' | undefined>;
+  /** Hears of every job that finished (completed, failed or cancelled); returns the unsubscribe. */
+  onFinished(listener: (job: Pick<Job, 'id' | 'type' | 'status'>) => void): () => void;
   /** Runs queued jobs one at a time until the signal aborts. */
   run(signal: AbortSignal): Promise<void>;
 };
@@ -82,6 +84,10 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   const { db, chainId, logger, writer, pollMs = 250 } = options;
   const log = logger.child({ module: 'jobs', chain_id: chainId });
   const running = new Map<string, AbortController>();
+  const finished = new Set<(job: Pick<Job, 'id' | 'type' | 'status'>) => void>();
+  const announce = (job: Pick<Job, 'id' | 'type' | 'status'>) => {
+    for (const listener of finished) listener(job);
+  };
   let wake = new AbortController();
 
   async function update(id: string, fields: { status?: JobStatus; progress?: number; message?: string | null; result?: unknown; started?: boolean; finished?: boolean }) {
@@ -144,10 +150,12 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       if (controller.signal.aborted) throw controller.signal.reason;
       await update(job.id, { status: 'completed', progress: 100, message: 'completed', result, finished: true });
       log.info({ job_id: job.id, type: job.type, duration_ms: Math.round(performance.now() - started) }, 'job completed');
+      announce({ id: job.id, type: job.type, status: 'completed' });
     } catch (error) {
       const cancelled = controller.signal.aborted;
       await update(job.id, { status: cancelled ? 'cancelled' : 'failed', message: cancelled ? 'cancelled by an operator' : (error as Error).message, finished: true });
       log[cancelled ? 'info' : 'error']({ job_id: job.id, type: job.type, ...(cancelled ? {} : errorFields(error)) }, cancelled ? 'job cancelled' : 'job failed');
+      announce({ id: job.id, type: job.type, status: cancelled ? 'cancelled' : 'failed' });
     } finally {
       running.delete(job.id);
     }
@@ -163,6 +171,10 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       const [row] = await rows<JobRow>(db.orm, sql`INSERT INTO jobs (id, chain_id, type, status, params, message) VALUES (${randomUUID()}, ${chainId}, ${type}, 'pending', ${JSON.stringify(params)}::jsonb, 'queued') RETURNING *`);
       wake.abort();
       return toJob(row!);
+    },
+    onFinished(listener) {
+      finished.add(listener);
+      return () => finished.delete(listener);
     },
     async get(id) {
       const [row] = await rows<JobRow>(db.orm, sql`SELECT * FROM jobs WHERE id = ${id} AND chain_id = ${chainId}`);
