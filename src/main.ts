@@ -1,6 +1,4 @@
-import { serve as serveHttp } from '@hono/node-server';
 import type { Hex } from 'viem';
-import { createApp } from './api/app.ts';
 import type { ApiDeps } from './api/deps.ts';
 import { createMutex } from './common/mutex.ts';
 import { createJobRunner } from './jobs/index.ts';
@@ -146,8 +144,10 @@ function effectiveSettings(config: Config, chain: Chain): Record<string, unknown
 }
 
 async function listen(config: Config, logger: Logger, db: Db, chainId: number, indexer: Indexer | undefined, headBlock?: () => Promise<number>, rpc?: Rpc, admin?: ApiDeps['admin']): Promise<() => Promise<void>> {
+  // The HTTP stack loads only in processes that serve (not in `index`).
+  const [{ createApp }, { serve: serveHttp }] = await Promise.all([import('./api/app.ts'), import('@hono/node-server')]);
   const app = createApp({ db, chainId, logger: logger.child({ module: 'api' }), indexer, headBlock, rpc, readyMaxLagBlocks: config.readyMaxLagBlocks, adminSecret: config.adminJwtSecret, ...(admin ? { admin } : {}) });
-  const server = await new Promise<ReturnType<typeof serveHttp>>((resolve, reject) => {
+  const server = await new Promise<import('@hono/node-server').ServerType>((resolve, reject) => {
     const s = serveHttp({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
       logger.info({ host: config.host, port: info.port, url: `http://${config.host}:${info.port}` }, 'API listening');
       resolve(s);

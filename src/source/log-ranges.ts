@@ -9,7 +9,7 @@ import { RangeTooLargeError, type Rpc } from '../rpc/client.ts';
  */
 export type RangeSizer = { size(): number; refused(blocks: number): void; succeeded(blocks: number, logs: number): void };
 
-export function createRangeSizer({ maxBlocks, initialBlocks = Math.min(maxBlocks, 2000), targetLogs = 10_000 }: { maxBlocks: number; initialBlocks?: number; targetLogs?: number }): RangeSizer {
+export function createRangeSizer({ maxBlocks, initialBlocks = Math.min(maxBlocks, 2000), targetLogs = 5_000 }: { maxBlocks: number; initialBlocks?: number; targetLogs?: number }): RangeSizer {
   let size = initialBlocks;
   return {
     size: () => size,

@@ -1,12 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import postgres from 'postgres';
-import { PGlite } from '@electric-sql/pglite';
-import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
 import type { ExtractTablesWithRelations, SQL } from 'drizzle-orm';
 import * as schema from '../../schema/index.ts';
@@ -36,12 +30,14 @@ export const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.m
 
 export type OpenDbOptions = { databaseUrl?: string | undefined; dataDir?: string; memory?: boolean; maxConnections?: number };
 
+/** Each driver loads only when used: a PostgreSQL deployment never loads PGlite, and the reverse. */
 export async function openDb(options: OpenDbOptions): Promise<Db> {
   if (options.databaseUrl) return openPostgres(options.databaseUrl, options.maxConnections ?? 10);
   return openPglite(options.memory ? undefined : path.resolve(options.dataDir ?? '.data', 'pglite'));
 }
 
-function openPostgres(url: string, max: number): Db {
+async function openPostgres(url: string, max: number): Promise<Db> {
+  const [{ default: postgres }, { drizzle: drizzlePostgres }] = await Promise.all([import('postgres'), import('drizzle-orm/postgres-js')]);
   const client = postgres(url, {
     max,
     onnotice: () => {},
@@ -66,6 +62,7 @@ function openPostgres(url: string, max: number): Db {
 }
 
 async function openPglite(dir: string | undefined): Promise<Db> {
+  const [{ PGlite }, { drizzle: drizzlePglite }] = await Promise.all([import('@electric-sql/pglite'), import('drizzle-orm/pglite')]);
   if (dir) mkdirSync(dir, { recursive: true });
   const unlock = dir ? lockDataDir(dir) : () => {};
   const client = await (dir ? PGlite.create(dir) : PGlite.create()).catch((error: unknown) => {
@@ -92,8 +89,8 @@ async function openPglite(dir: string | undefined): Promise<Db> {
 }
 
 export async function migrate(db: Db): Promise<void> {
-  if (db.kind === 'postgres') await migratePostgres(db.orm as never, { migrationsFolder });
-  else await migratePglite(db.orm as never, { migrationsFolder });
+  if (db.kind === 'postgres') await (await import('drizzle-orm/postgres-js/migrator')).migrate(db.orm as never, { migrationsFolder });
+  else await (await import('drizzle-orm/pglite/migrator')).migrate(db.orm as never, { migrationsFolder });
 }
 
 /** Rows of a raw query, whichever driver ran it. */
