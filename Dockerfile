@@ -1,8 +1,12 @@
-# chama-indexer: runs the TypeScript sources with tsx (no build output to ship).
+# chama-indexer: the sources bundled by esbuild into dist/ (built here, never committed).
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# --ignore-scripts: `prepare` builds dist/, which needs the sources copied below.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY src ./src
+COPY schema ./schema
+RUN npm run build
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
@@ -11,6 +15,7 @@ ENV NODE_ENV=production \
     DATA_DIR=/data
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
+COPY --from=deps /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
 COPY src ./src

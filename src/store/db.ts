@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
@@ -26,7 +26,10 @@ export type Db = {
   close(): Promise<void>;
 };
 
-export const migrationsFolder = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schema/migrations');
+/** schema/migrations of this package, from src/store/ (sources) or dist/ (the built bundle). */
+export const migrationsFolder = ['../../schema/migrations', '../schema/migrations']
+  .map((relative) => path.resolve(path.dirname(fileURLToPath(import.meta.url)), relative))
+  .find((dir) => existsSync(dir)) ?? path.resolve('schema/migrations');
 
 export type OpenDbOptions = { databaseUrl?: string | undefined; dataDir?: string; memory?: boolean; maxConnections?: number };
 
