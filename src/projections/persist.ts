@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { Address, Hex } from 'viem';
 import { createWorkingSet, type WorkingSet } from './fold.ts';
 import { chamaKey, type AccountRow, type ChamaRow, type MemberRow } from './rows.ts';
-import { insertMany, recordset, upsertMany, type Column } from '../store/bulk.ts';
+import { copyStream, insertMany, recordset, upsertMany, type Column } from '../store/bulk.ts';
 import { rows, type Executor } from '../store/db.ts';
 
 /** Reading and writing projection rows in bulk: one statement per table, never one per row. */
@@ -188,13 +188,25 @@ export async function writeWorkingSet(ex: Executor, ws: WorkingSet, parts: Proje
   if (parts.accounts && ws.changed.accounts.size > 0) {
     statements.push(upsertMany('accounts', accountColumns, ['chain_id', 'account'], changed(ws.accounts, ws.changed.accounts).map(accountRecord)));
   }
-  if (parts.transfers && ws.contributions.length > 0) {
-    statements.push(insertMany('contributions', transferColumns('contributor'), ws.contributions.map((c) => ({ ...transferRecord(c), contributor: c.contributor }))));
-  }
-  if (parts.transfers && ws.payouts.length > 0) {
-    statements.push(insertMany('payouts', transferColumns('recipient'), ws.payouts.map((p) => ({ ...transferRecord(p), recipient: p.recipient }))));
-  }
   for (const statement of statements) await ex.execute(statement);
+  if (parts.transfers) {
+    await insertTransfers(ex, 'contributions', 'contributor', ws.contributions.map((c) => ({ ...c, who: c.contributor })));
+    await insertTransfers(ex, 'payouts', 'recipient', ws.payouts.map((p) => ({ ...p, who: p.recipient })));
+  }
+}
+
+type Transfer = { chainId: number; address: string; chamaId: bigint; who: string; amount: bigint; round: bigint; timestamp: bigint; blockNumber: number; txHash: Hex; logIndex: number };
+
+/** Append-only rows: COPY on PostgreSQL, a JSON recordset on PGlite. */
+async function insertTransfers(ex: Executor, table: 'contributions' | 'payouts', who: string, rows_: readonly Transfer[]): Promise<void> {
+  if (rows_.length === 0) return;
+  const columns = transferColumns(who);
+  const copy = copyStream(ex);
+  if (copy) {
+    await copy(table, columns, rows_.map((t) => [t.chainId, t.address, t.chamaId, t.who, t.amount, t.round, t.timestamp, t.blockNumber, t.txHash, t.logIndex].join('\t')));
+  } else {
+    await ex.execute(insertMany(table, columns, rows_.map((t) => ({ ...transferRecord(t), [who]: t.who }))));
+  }
 }
 
 export async function deleteChamas(ex: Executor, chainId: number, keys: readonly { address: string; chamaId: bigint }[]): Promise<void> {

