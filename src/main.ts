@@ -18,7 +18,6 @@ import { sql } from 'drizzle-orm';
  * shutdown in reverse. Each CLI command is a thin call into this or the modules it wires.
  */
 
-export type Resources = { db: Db; close(): Promise<void> };
 
 export async function openDatabase(config: Config, logger: Logger, { migrations = true } = {}): Promise<Db> {
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });

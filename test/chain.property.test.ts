@@ -3,6 +3,8 @@ import { sql } from 'drizzle-orm';
 import { parseEther, type Address, type Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rebuildProjections } from '../src/projections/engine.ts';
+import { forgetChain } from '../src/store/chain-state.ts';
+import { rows } from '../src/store/db.ts';
 import { startTestChain, type TestChain } from './helpers/chain.ts';
 import { createTestDb, type TestDb } from './helpers/db.ts';
 import { chainId, createTestIndexer, differencesFromChain } from './helpers/indexing.ts';
@@ -84,7 +86,7 @@ describe('chain property', () => {
         runs++;
         await chain.revert(base);
         base = await chain.snapshot();
-        for (const table of ['events', 'orphaned_events', 'reorgs', 'blocks', 'cursor', 'chamas', 'members', 'contributions', 'payouts', 'accounts']) await db.orm.execute(sql.raw(`DELETE FROM ${table}`));
+        await forgetChain(db, chainId);
         const indexer = createTestIndexer(db, chain);
         let model: Model = new Map();
         const checkpoints: { id: Hex; model: Model }[] = [];
@@ -108,7 +110,7 @@ describe('chain property', () => {
         await indexer.syncToHead();
         const tip = await chain.publicClient.getBlock();
         expect(indexer.status().cursor).toEqual({ blockNumber: Number(tip.number), blockHash: tip.hash });
-        reorgsSeen += Number(((await db.orm.execute(sql`SELECT count(*)::int AS n FROM reorgs`)) as unknown as { rows: { n: number }[] }).rows[0]!.n);
+        reorgsSeen += Number((await rows<{ n: number }>(db.orm, sql`SELECT count(*)::int8 AS n FROM reorgs`))[0]!.n);
 
         expect(await differencesFromChain(db, chain, tip.number)).toEqual([]);
         const incremental = await projectionSnapshot(db, chainId);

@@ -1,10 +1,9 @@
 import fc from 'fast-check';
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChamaEvent } from '../src/decode/event.ts';
 import { commitBatch, rewind } from '../src/indexer/commit.ts';
 import { rebuildProjections } from '../src/projections/engine.ts';
-import { readCursor, type Cursor } from '../src/store/chain-state.ts';
+import { forgetChain, readCursor, type Cursor } from '../src/store/chain-state.ts';
 import { createTestDb, type TestDb } from './helpers/db.ts';
 import { eventKeys, projectionSnapshot } from './helpers/projections.ts';
 import { blockHash, synthesize, type Choice } from './helpers/synthetic.ts';
@@ -42,7 +41,7 @@ describe.each(['pglite', 'postgres'] as const)('fold and store on %s', (kind) =>
   it('incremental = rebuild after random batches and a reorg; orphans kept', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(choice, { maxLength: 40 }), fc.array(choice, { maxLength: 15 }), fc.array(choice, { maxLength: 20 }), fc.array(fc.nat(60), { maxLength: 6 }), async (kept, orphanedChoices, replacement, cuts) => {
-        for (const table of ['events', 'orphaned_events', 'reorgs', 'blocks', 'cursor', 'chamas', 'members', 'contributions', 'payouts', 'accounts']) await db.orm.execute(sql.raw(`DELETE FROM ${table}`));
+        await forgetChain(db, chainId);
         const a1 = synthesize(kept, { chainId, firstBlock: 1, fork: 'a' });
         const stateAtFork = structuredClone(a1.chamas);
         const fork = a1.lastBlock;
