@@ -5,7 +5,7 @@
  * measures the machine's limits and the real CLI against them, prints a table with the
  * targets of issue 5 and writes bench/results.json. Not part of `npm test` or CI.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -34,6 +34,8 @@ const { values } = parseArgs({
     'keep-db': { type: 'boolean', default: false },
     'skip-pglite': { type: 'boolean', default: false },
     'max-block-range': { type: 'string', default: 'auto' },
+    only: { type: 'string' },
+    'heap-mb': { type: 'string', default: '256' },
   },
 });
 const events = Number(values.events);
@@ -42,6 +44,9 @@ const spec = { events, blocks: Number(values.blocks ?? Math.max(Math.ceil(events
 const pollMs = Number(values['poll-ms']);
 const liveBlocks = Number(values['live-blocks'] ?? (smoke ? 20 : 200));
 const apiSeconds = Number(values['api-seconds'] ?? (smoke ? 2 : 10));
+/** `--only backfill,rebuild`: run just these stages (limits, backfill, rebuild, pglite, api, live, reorg). */
+const only = values.only?.split(',');
+const want = (stage: string) => !only || only.includes(stage);
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
 type Backfill = Results['backfill'][string];
@@ -55,8 +60,11 @@ async function backfill(label: string, env: Record<string, string>, head: number
   let rssAt10: number | undefined;
   let peak = 0;
   let batches = 0;
+  const batchLog = path.join(dataDir, `backfill-${label}.ndjson`);
+  writeFileSync(batchLog, '');
   child.onLine((line, at) => {
     if (line.msg !== 'batch committed') return;
+    appendFileSync(batchLog, `${JSON.stringify(line)}\n`);
     firstBatchAt ??= at;
     done += Number(line.events);
     batches++;
@@ -98,28 +106,37 @@ async function main() {
   const databases: string[] = [];
   const children: IndexerChild[] = [];
   try {
-    log('limit_rpc: ranged eth_getLogs, 4 in parallel, not decoded');
-    const limitRpc = await measureRpcLimit({ rpcUrl: anvil.rpcUrl, address: info.address, head: info.head });
-    if (limitRpc.events !== info.events) throw new Error(`eth_getLogs returned ${limitRpc.events} logs, the chain holds ${info.events}`);
-    log(`  ${Math.round(limitRpc.perSecond)} events/s`);
-    const safe = safeBlockRange(limitRpc.perBlock);
-    const maxBlockRange = values['max-block-range'] === 'auto' ? safe.blocks : Number(values['max-block-range']);
-    log(`MAX_BLOCK_RANGE=${maxBlockRange} (densest ${safe.blocks}-block window: ${safe.maxLogs} logs; viem refuses answers over 10 MiB)`);
-
-    log('limit_db: COPY into an empty events table (same indexes), and into a bare one');
-    const scratch = await createPostgresDatabase();
-    databases.push(scratch);
-    const limitDb = await measureDbLimit(scratch, info.events);
-    log(`  ${Math.round(limitDb.indexed.perSecond)} rows/s with indexes, ${Math.round(limitDb.bare.perSecond)} rows/s bare`);
-    await dropPostgresDatabase(scratch);
-    databases.splice(databases.indexOf(scratch), 1);
+    let limitRpc = { events: info.events, seconds: NaN, perSecond: NaN };
+    let maxBlockRange = values['max-block-range'] === 'auto' ? 500 : Number(values['max-block-range']);
+    if (want('limits')) {
+      log('limit_rpc: ranged eth_getLogs, 4 in parallel, not decoded');
+      const measured = await measureRpcLimit({ rpcUrl: anvil.rpcUrl, address: info.address, head: info.head });
+      if (measured.events !== info.events) throw new Error(`eth_getLogs returned ${measured.events} logs, the chain holds ${info.events}`);
+      limitRpc = measured;
+      log(`  ${Math.round(measured.perSecond)} events/s`);
+      const safe = safeBlockRange(measured.perBlock);
+      if (values['max-block-range'] === 'auto') maxBlockRange = safe.blocks;
+      log(`MAX_BLOCK_RANGE=${maxBlockRange} (densest ${safe.blocks}-block window: ${safe.maxLogs} logs)`);
+    }
+    let limitDb = { indexed: { seconds: NaN, perSecond: NaN }, bare: { seconds: NaN, perSecond: NaN } };
+    if (want('limits')) {
+      log('limit_db: COPY into an empty events table (same indexes), and into a bare one');
+      const scratch = await createPostgresDatabase();
+      databases.push(scratch);
+      limitDb = await measureDbLimit(scratch, info.events);
+      log(`  ${Math.round(limitDb.indexed.perSecond)} rows/s with indexes, ${Math.round(limitDb.bare.perSecond)} rows/s bare`);
+      await dropPostgresDatabase(scratch);
+      databases.splice(databases.indexOf(scratch), 1);
+    }
 
     const databaseUrl = await createPostgresDatabase();
     databases.push(databaseUrl);
     const chainEnv = { RPC_URL: anvil.rpcUrl, CHAMA_ADDRESS: info.address, MAX_BLOCK_RANGE: String(maxBlockRange) };
     const profDir = path.join(dataDir, 'prof');
     if (values['cpu-prof']) rmSync(profDir, { recursive: true, force: true });
-    const nodeArgs = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+    // The heap limit the Dockerfile and `npm start` run with (V8 otherwise grows the heap lazily to GBs).
+    const heapArgs = Number(values['heap-mb']) > 0 ? [`--max-old-space-size=${values['heap-mb']}`] : [];
+    const nodeArgs = [...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...heapArgs];
     const results: Results = {
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version, date: new Date().toISOString() },
       chain: { ...info, cached, loadSeconds },
@@ -131,48 +148,58 @@ async function main() {
       live: undefined,
       api: [],
     };
-    results.backfill.postgres = await backfill('postgres', { ...chainEnv, DATABASE_URL: databaseUrl }, info.head, info.events, nodeArgs);
+    if (want('backfill')) results.backfill.postgres = await backfill('postgres', { ...chainEnv, DATABASE_URL: databaseUrl }, info.head, info.events, nodeArgs);
 
-    log('rebuild: chama-indexer rebuild');
-    started = performance.now();
-    const rebuild = spawnIndexer(['rebuild'], { DATABASE_URL: databaseUrl });
-    const rebuilt = await rebuild.waitFor((l) => l.msg === 'projections rebuilt', 1_800_000);
-    const code = await rebuild.exited;
-    if (code !== 0) throw new Error(`rebuild exited with ${code}:\n${rebuild.tail()}`);
-    results.rebuild = { events: Number(rebuilt.events), seconds: Number(rebuilt.duration_ms) / 1000, perSecond: Number(rebuilt.events_per_second), wallSeconds: (performance.now() - started) / 1000 };
-    log(`  ${results.rebuild.perSecond} events/s (${results.rebuild.seconds.toFixed(1)} s; ${results.rebuild.wallSeconds.toFixed(1)} s with start-up)`);
+    if (want('rebuild')) {
+      log('rebuild: chama-indexer rebuild');
+      started = performance.now();
+      const rebuild = spawnIndexer(['rebuild'], { DATABASE_URL: databaseUrl }, { nodeArgs: heapArgs });
+      const rebuilt = await rebuild.waitFor((l) => l.msg === 'projections rebuilt', 1_800_000);
+      const code = await rebuild.exited;
+      if (code !== 0) throw new Error(`rebuild exited with ${code}:\n${rebuild.tail()}`);
+      results.rebuild = { events: Number(rebuilt.events), seconds: Number(rebuilt.duration_ms) / 1000, perSecond: Number(rebuilt.events_per_second), wallSeconds: (performance.now() - started) / 1000 };
+      log(`  ${results.rebuild.perSecond} events/s (${results.rebuild.seconds.toFixed(1)} s; ${results.rebuild.wallSeconds.toFixed(1)} s with start-up)`);
+    }
 
-    if (!values['skip-pglite']) {
+    if (!values['skip-pglite'] && want('pglite')) {
       const pgliteDir = path.join(dataDir, 'run-pglite');
       rmSync(pgliteDir, { recursive: true, force: true });
       results.backfill.pglite = await backfill('pglite', { ...chainEnv, DATA_DIR: pgliteDir }, info.head, info.events);
       rmSync(pgliteDir, { recursive: true, force: true });
     }
 
-    log(`start: indexer + API on the full PostgreSQL database (POLL_INTERVAL_MS=${pollMs})`);
-    const port = await freePort();
-    const api = `http://127.0.0.1:${port}`;
-    const server = spawnIndexer(['start'], { ...chainEnv, DATABASE_URL: databaseUrl, PORT: String(port), POLL_INTERVAL_MS: String(pollMs) });
-    children.push(server);
-    await server.waitFor((l) => l.msg === 'API listening', 120_000);
-    await waitForIndexed(api, info.head);
+    if (want('api') || want('live') || want('reorg')) {
+      log(`start: indexer + API on the full PostgreSQL database (POLL_INTERVAL_MS=${pollMs})`);
+      const port = await freePort();
+      const api = `http://127.0.0.1:${port}`;
+      const server = spawnIndexer(['start'], { ...chainEnv, DATABASE_URL: databaseUrl, PORT: String(port), POLL_INTERVAL_MS: String(pollMs) }, { nodeArgs: heapArgs });
+      children.push(server);
+      await server.waitFor((l) => l.msg === 'API listening', 120_000);
+      await waitForIndexed(api, info.head);
 
-    const paths = apiPaths(createdIds);
-    for (const [route, list] of [['GET /chamas/:id', paths.chamas], ['GET /accounts/:address', paths.accounts]] as const) {
-      log(`api: ${route}, 64 connections, ${apiSeconds} s`);
-      const r = await measureApi(api, route, list, apiSeconds);
-      results.api.push(r);
-      log(r.available ? `  p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${Math.round(r.requestsPerSecond!)} req/s, non-2xx ${r.non2xx}` : '  missing (404: route not implemented yet)');
+      const paths = apiPaths(createdIds);
+      if (want('api')) {
+        for (const [route, list] of [['GET /chamas/:id', paths.chamas], ['GET /accounts/:address', paths.accounts]] as const) {
+          log(`api: ${route}, 64 connections, ${apiSeconds} s`);
+          const r = await measureApi(api, route, list, apiSeconds);
+          results.api.push(r);
+          log(r.available ? `  p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, ${Math.round(r.requestsPerSecond!)} req/s, non-2xx ${r.non2xx}` : '  missing (404: route not implemented yet)');
+        }
+      }
+
+      if (want('live')) {
+        log(`live: ${liveBlocks} blocks, mined -> visible over HTTP`);
+        results.live = await measureLive({ api, rpc, artifact, address: info.address, firstChamaId: 10_000_000, blocks: liveBlocks, pollIntervalMs: pollMs });
+        log(`  via /${results.live.via}: p50 ${results.live.p50.toFixed(0)} ms, p99 ${results.live.p99.toFixed(0)} ms`);
+      }
+
+      if (want('reorg')) {
+        log('reorg: depth 10 at the head, full history stored');
+        results.reorg = await measureReorg({ api, rpc, child: server, artifact, address: info.address, firstChamaId: 20_000_000 });
+        log(`  depth ${results.reorg.depth}: handled in ${results.reorg.durationMs} ms, seen ${results.reorg.detectedAfterMs.toFixed(0)} ms after the new head`);
+      }
+      await server.stop();
     }
-
-    log(`live: ${liveBlocks} blocks, mined -> visible over HTTP`);
-    results.live = await measureLive({ api, rpc, artifact, address: info.address, firstChamaId: 10_000_000, blocks: liveBlocks, pollIntervalMs: pollMs });
-    log(`  via /${results.live.via}: p50 ${results.live.p50.toFixed(0)} ms, p99 ${results.live.p99.toFixed(0)} ms`);
-
-    log('reorg: depth 10 at the head, full history stored');
-    results.reorg = await measureReorg({ api, rpc, child: server, artifact, address: info.address, firstChamaId: 20_000_000 });
-    log(`  depth ${results.reorg.depth}: handled in ${results.reorg.durationMs} ms, seen ${results.reorg.detectedAfterMs.toFixed(0)} ms after the new head`);
-    await server.stop();
 
     writeFileSync(path.join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
     process.stdout.write(printTable(results));

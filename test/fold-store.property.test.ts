@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChamaEvent } from '../src/decode/event.ts';
-import { commitBatch, rewind } from '../src/indexer/commit.ts';
+import { commitBatch, prepareBatch, rewind } from '../src/indexer/commit.ts';
+import { createLiveProjections, type LiveProjections } from '../src/projections/live.ts';
 import { rebuildProjections } from '../src/projections/engine.ts';
 import { forgetChain, readCursor, type Cursor } from '../src/store/chain-state.ts';
 import { createTestDb, type TestDb } from './helpers/db.ts';
@@ -18,14 +19,17 @@ const chainId = 7777;
 
 const choice = fc.record({ kind: fc.constantFrom<Choice['kind']>('create', 'join', 'join', 'contribute', 'contribute', 'contribute', 'mine'), pick: fc.nat(20), size: fc.nat(20) });
 
-async function commitInBatches(db: TestDb, events: ChamaEvent[], fromBlock: number, toBlock: number, fork: string, cuts: number[], cursor: Cursor | undefined) {
+async function commitInBatches(db: TestDb, live: LiveProjections, events: ChamaEvent[], fromBlock: number, toBlock: number, fork: string, cuts: number[], cursor: Cursor | undefined) {
   const bounds = [...new Set(cuts.map((c) => fromBlock + (c % Math.max(1, toBlock - fromBlock + 1))).concat(toBlock))].sort((a, b) => a - b);
   let start = fromBlock;
   for (const end of bounds) {
     if (end < start) continue;
     const headers = [];
     for (let n = start; n <= end; n++) headers.push({ number: n, hash: blockHash(fork, n), parentHash: n === 0 ? blockHash('genesis', 0) : blockHash(n - 1 < fromBlock ? 'a' : fork, n - 1), timestamp: n });
-    cursor = await commitBatch(db, { chainId, events: events.filter((e) => e.blockNumber >= start && e.blockNumber <= end), headers, from: cursor, finalized: 0 });
+    const batch = events.filter((e) => e.blockNumber >= start && e.blockNumber <= end);
+    live.trim();
+    const writes = await prepareBatch(db, live, chainId, batch);
+    cursor = (await commitBatch(db, { chainId, eventCount: batch.length, writes, headers, from: cursor, finalized: 0, relaxed: cuts.length % 2 === 0 })).cursor;
     start = end + 1;
   }
   return cursor;
@@ -42,19 +46,22 @@ describe.each(['pglite', 'postgres'] as const)('fold and store on %s', (kind) =>
     await fc.assert(
       fc.asyncProperty(fc.array(choice, { maxLength: 40 }), fc.array(choice, { maxLength: 15 }), fc.array(choice, { maxLength: 20 }), fc.array(fc.nat(60), { maxLength: 6 }), async (kept, orphanedChoices, replacement, cuts) => {
         await forgetChain(db, chainId);
+        // The writer's live copy of the aggregates carries across batches, as in the indexer.
+        const live = createLiveProjections({ maxRows: cuts.length * 5 });
         const a1 = synthesize(kept, { chainId, firstBlock: 1, fork: 'a' });
         const stateAtFork = structuredClone(a1.chamas);
         const fork = a1.lastBlock;
-        let cursor = await commitInBatches(db, a1.events, 1, fork, 'a', cuts, undefined);
+        let cursor = await commitInBatches(db, live, a1.events, 1, fork, 'a', cuts, undefined);
         const a2 = synthesize([...orphanedChoices, { kind: 'mine', pick: 0, size: 0 }], { chainId, firstBlock: fork + 1, fork: 'a', chamas: a1.chamas });
-        cursor = await commitInBatches(db, a2.events, fork + 1, a2.lastBlock, 'a', cuts, cursor);
+        cursor = await commitInBatches(db, live, a2.events, fork + 1, a2.lastBlock, 'a', cuts, cursor);
 
+        live.forget();
         await rewind(db, { chainId, ancestor: { number: fork, hash: blockHash('a', fork), parentHash: blockHash('a', fork - 1) }, oldTip: cursor!, newHash: blockHash('b', a2.lastBlock), finalized: 0 });
         expect(await readCursor(db.orm, chainId)).toEqual({ blockNumber: fork, blockHash: blockHash('a', fork) });
         expect(await eventKeys(db, chainId, 'orphaned_events')).toEqual(a2.events.map((e) => `${e.blockNumber}:${e.logIndex}:${e.blockHash}`));
 
         const b = synthesize([...replacement, { kind: 'mine', pick: 0, size: 0 }], { chainId, firstBlock: fork + 1, fork: 'b', chamas: stateAtFork });
-        await commitInBatches(db, b.events, fork + 1, b.lastBlock, 'b', cuts, { blockNumber: fork, blockHash: blockHash('a', fork) });
+        await commitInBatches(db, live, b.events, fork + 1, b.lastBlock, 'b', cuts, { blockNumber: fork, blockHash: blockHash('a', fork) });
         expect(await eventKeys(db, chainId)).toEqual([...a1.events, ...b.events].map((e) => `${e.blockNumber}:${e.logIndex}:${e.blockHash}`));
 
         const incremental = await projectionSnapshot(db, chainId);

@@ -47,7 +47,7 @@ function decodeOne(chainId: number, log: Log, item: Item): ChamaEvent {
   if (log.blockNumber === null || log.logIndex === null || log.blockHash === null || log.transactionHash === null) {
     throw new DecodeError('pending log (no block) in a confirmed range', { chain_id: chainId, address: log.address, tx_hash: log.transactionHash });
   }
-  const args = fastArgs(item.name, log.topics, log.data) ?? slowArgs(chainId, log, item);
+  const args = decodeArgs(chainId, item, log);
   return {
     chainId,
     blockNumber: Number(log.blockNumber),
@@ -95,7 +95,26 @@ function fastArgs(name: Item['name'], topics: readonly Hex[], data: Hex): Args |
   }
 }
 
-function slowArgs(chainId: number, log: Log, item: Item): Args {
+/** The log fields decoding reads, and the ones an error names. */
+type LogFields = Pick<Log, 'topics' | 'data' | 'blockNumber' | 'blockHash' | 'transactionHash' | 'logIndex' | 'address'>;
+
+function decodeArgs(chainId: number, item: Item, log: LogFields): Args {
+  return fastArgs(item.name, log.topics, log.data) ?? slowArgs(chainId, log, item);
+}
+
+const itemsByName = new Map(chamaEventsAbi.map((item) => [item.name as string, item]));
+
+/**
+ * The arguments of a stored event, decoded from its raw topics and data exactly as they were
+ * decoded when it was indexed (the events table keeps the raw log, not a decoded copy).
+ */
+export function decodeStoredArgs(chainId: number, event: string, log: LogFields): Args {
+  const item = itemsByName.get(event);
+  if (!item) throw new DecodeError(`stored event has an unknown name ${JSON.stringify(event)}`, { chain_id: chainId, block_number: log.blockNumber, log_index: log.logIndex });
+  return decodeArgs(chainId, item, log);
+}
+
+function slowArgs(chainId: number, log: LogFields, item: Item): Args {
   let decoded;
   try {
     decoded = decodeEventLog({ abi: [item], data: log.data, topics: log.topics as [Hex, ...Hex[]], strict: true });

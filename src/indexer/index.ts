@@ -11,7 +11,9 @@ import { createBlockSource, type SourceEvent } from '../source/block-source.ts';
 import { createRangeSizer } from '../source/log-ranges.ts';
 import { readCursor, storedBlocks, type Cursor } from '../store/chain-state.ts';
 import type { Db } from '../store/db.ts';
-import { commitBatch, rewind } from './commit.ts';
+import { createLiveProjections } from '../projections/live.ts';
+import type { BulkWrite } from '../store/bulk.ts';
+import { commitBatch, prepareBatch, rewind } from './commit.ts';
 
 export type IndexerState = 'starting' | 'syncing' | 'live' | 'paused' | 'error';
 
@@ -91,6 +93,9 @@ export function createIndexer(options: IndexerOptions): Indexer {
   });
   const listeners = new Set<(notice: IndexerNotice) => void>();
   const writer = options.writer ?? createMutex();
+  const live = createLiveProjections();
+  /** The writer lock's turn of this indexer's last step: any other turn since may have written. */
+  let lastTurn = -1;
   let paused = false;
   let wake = new AbortController();
   /** Where the next fetch starts: may run one batch ahead of `committed` while it commits. */
@@ -117,6 +122,9 @@ export function createIndexer(options: IndexerOptions): Indexer {
    */
   const step = () =>
     writer.run(async () => {
+      if (writer.turns !== lastTurn + 1) live.forget();
+      lastTurn = writer.turns;
+      live.trim();
       cursor = committed = await readCursor(db.orm, chainId);
       const deadline = performance.now() + stepBudgetMs;
       let inflight: Promise<void> | undefined;
@@ -132,29 +140,32 @@ export function createIndexer(options: IndexerOptions): Indexer {
             return await handle(next, started);
           }
           const events = decoder.decode(next.logs);
+          const writes = await prepareBatch(db, live, chainId, events);
           await inflight;
-          inflight = commit(next, events, started);
+          inflight = commit(next, events, writes, started);
           if (performance.now() > deadline) break;
         }
         await inflight;
         return false;
       } catch (error) {
+        // The live copy may hold batches that never committed.
+        live.forget();
         await inflight?.catch(() => {});
         throw error;
       }
     });
 
   /** Starts committing a batch; `cursor` moves at once so the next fetch can start from it. */
-  function commit(next: Extract<SourceEvent, { kind: 'batch' }>, events: ChamaEvent[], started: number): Promise<void> {
+  function commit(next: Extract<SourceEvent, { kind: 'batch' }>, events: ChamaEvent[], writes: BulkWrite[], started: number): Promise<void> {
     const before = cursor;
     const tip = next.headers[next.headers.length - 1]!;
     cursor = { blockNumber: tip.number, blockHash: tip.hash };
-    return commitBatch(db, { chainId, events, headers: next.headers, from: before, finalized: next.finalized }).then((done) => {
+    return commitBatch(db, { chainId, eventCount: events.length, writes, headers: next.headers, from: before, finalized: next.finalized, relaxed: next.mode === 'historical' }).then(({ cursor: done, timings }) => {
       committed = done;
       const durationMs = Math.round(performance.now() - started);
       status.state = next.head - done.blockNumber <= options.confirmations ? 'live' : 'syncing';
       log.info(
-        { mode: next.mode, from_block: next.from, to_block: next.to, blocks: next.to - next.from + 1, events: events.length, skipped_logs: decoder.skipped, lag_blocks: next.head - done.blockNumber, duration_ms: durationMs },
+        { mode: next.mode, from_block: next.from, to_block: next.to, blocks: next.to - next.from + 1, events: events.length, skipped_logs: decoder.skipped, lag_blocks: next.head - done.blockNumber, duration_ms: durationMs, ...timings },
         'batch committed',
       );
       notify({ kind: 'batch', from: next.from, to: next.to, events, cursor: done, durationMs, mode: next.mode });
@@ -168,10 +179,13 @@ export function createIndexer(options: IndexerOptions): Indexer {
         status.state = next.reason === 'caught-up' ? 'live' : status.state;
         if (next.reason === 'node-behind') log.debug({ head: next.head, indexed_block: cursor?.blockNumber }, 'the RPC node is behind our cursor; waiting');
         return true;
-      case 'batch':
-        await commit(next, decoder.decode(next.logs), started);
+      case 'batch': {
+        const events = decoder.decode(next.logs);
+        await commit(next, events, await prepareBatch(db, live, chainId, events), started);
         return false;
+      }
       case 'reorg': {
+        live.forget();
         const result = await rewind(db, { chainId, ancestor: next.ancestor, oldTip: next.oldTip, newHash: next.newHash, finalized: next.finalized });
         cursor = committed = result.cursor;
         const durationMs = Math.round(performance.now() - started);

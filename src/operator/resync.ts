@@ -121,11 +121,7 @@ export async function resync(args: ResyncArgs): Promise<ResyncSummary> {
 
 /** What makes two records of the same position the same event. */
 function fingerprint(r: EventRecord): string {
-  const args = Object.keys(r.args)
-    .sort()
-    .map((k) => `${k}=${String(r.args[k])}`)
-    .join(',');
-  return [r.block_hash, r.tx_hash, r.address, r.event, String(r.chama_id), r.account, r.topics.join(','), r.data, args].join('|');
+  return [r.block_hash, r.tx_hash, r.address, r.event, String(r.chama_id), r.account, r.topics.join(','), r.data].join('|');
 }
 
 async function moveToReorgLog(tx: Tx, chainId: number, from: number, to: number, records: readonly EventRecord[]) {

@@ -2,20 +2,15 @@ import { eventAccount, never, type ChamaEvent } from '../decode/event.ts';
 import { eventsOfAccounts, eventsOfChamas, lastEventBlocks, streamEvents, countEvents } from '../store/events.ts';
 import type { Db, Executor } from '../store/db.ts';
 import { createWorkingSet, foldEvents, touchedKeys } from './fold.ts';
-import { deleteAccounts, deleteAllProjections, deleteChamas, deleteTransfersOf, loadWorkingSet, writeWorkingSet } from './persist.ts';
+import { runBulk } from '../store/bulk.ts';
+import { deleteAccounts, deleteAllProjections, deleteChamas, deleteTransfersOf, loadWorkingSet, projectionWrites, writeWorkingSet } from './persist.ts';
 import { chamaKey, type AccountRow, type ChamaRow, type MemberRow } from './rows.ts';
 
 /**
- * The four uses of the one fold (DESIGN.md, "Projections as folds"). Each costs in proportion
- * to the events involved, never to the whole history, except `rebuildProjections`.
+ * The uses of the one fold (DESIGN.md, "Projections as folds") besides live batches, which fold
+ * onto the writer's copy of the rows (live.ts). Each costs in proportion to the events
+ * involved, never to the whole history, except `rebuildProjections`.
  */
-
-/** Live batches: load the rows the batch touches, fold in memory, write each changed row once. */
-export async function applyEvents(tx: Executor, chainId: number, events: readonly ChamaEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  const ws = await loadWorkingSet(tx, chainId, touchedKeys(events));
-  await writeWorkingSet(tx, foldEvents(ws, events));
-}
 
 /**
  * Reorg rollback: after orphaned events left `events`, recompute the aggregates they touched
@@ -99,15 +94,25 @@ export async function rebuildProjections(db: Db, chainId: number, onProgress?: (
     await deleteAllProjections(tx, chainId);
     const ws = createWorkingSet();
     let done = 0;
-    for await (const page of streamEvents(tx, chainId, { pageSize: 50_000 })) {
-      // Aborting rolls the whole transaction back: the old projections stay.
-      signal?.throwIfAborted();
-      foldEvents(ws, page);
-      await writeWorkingSet(tx, ws, { transfers: true });
-      ws.contributions.length = 0;
-      ws.payouts.length = 0;
-      done += page.length;
-      onProgress?.({ done, total });
+    // Page N's rows are written while page N+1 is folded (the driver queues them on the
+    // transaction's connection), so this process and the database work at the same time.
+    let writing: Promise<void> | undefined;
+    try {
+      for await (const page of streamEvents(tx, chainId, { pageSize: 50_000 })) {
+        // Aborting rolls the whole transaction back: the old projections stay.
+        signal?.throwIfAborted();
+        foldEvents(ws, page);
+        const writes = projectionWrites(ws, { transfers: true });
+        ws.contributions.length = 0;
+        ws.payouts.length = 0;
+        await writing;
+        writing = runBulk(tx, writes);
+        done += page.length;
+        onProgress?.({ done, total });
+      }
+      await writing;
+    } finally {
+      await writing?.catch(() => {});
     }
     await writeWorkingSet(tx, ws, { chamas: true, members: true, accounts: true });
     return { events: done };

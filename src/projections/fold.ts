@@ -53,16 +53,16 @@ function set<T>(map: Map<string, T>, changed: Set<string>, key: string, value: T
 }
 
 function appendTransfer(ws: WorkingSet, e: ChamaEvent) {
-  const base = { chainId: e.chainId, address: e.address, chamaId: e.args.chamaId, blockNumber: e.blockNumber, txHash: e.txHash, logIndex: e.logIndex };
+  // Literal objects, not a spread of a shared base: this runs once per event on the backfill path.
   switch (e.event) {
     case 'ChamaCreated':
     case 'MemberJoined':
       return;
     case 'ContributionMade':
-      ws.contributions.push({ ...base, contributor: e.args.contributor, amount: e.args.amount, round: e.args.round, timestamp: e.args.timestamp });
+      ws.contributions.push({ chainId: e.chainId, address: e.address, chamaId: e.args.chamaId, blockNumber: e.blockNumber, txHash: e.txHash, logIndex: e.logIndex, contributor: e.args.contributor, amount: e.args.amount, round: e.args.round, timestamp: e.args.timestamp });
       return;
     case 'PayoutProcessed':
-      ws.payouts.push({ ...base, recipient: e.args.recipient, amount: e.args.amount, round: e.args.round, timestamp: e.args.timestamp });
+      ws.payouts.push({ chainId: e.chainId, address: e.address, chamaId: e.args.chamaId, blockNumber: e.blockNumber, txHash: e.txHash, logIndex: e.logIndex, recipient: e.args.recipient, amount: e.args.amount, round: e.args.round, timestamp: e.args.timestamp });
       return;
     default:
       never(e);

@@ -1,8 +1,9 @@
 import { sql } from 'drizzle-orm';
 import type { Address, Hex } from 'viem';
+import type { ChamaEvent } from '../decode/event.ts';
 import { createWorkingSet, type WorkingSet } from './fold.ts';
 import { chamaKey, type AccountRow, type ChamaRow, type MemberRow } from './rows.ts';
-import { copyStream, insertMany, recordset, upsertMany, type Column } from '../store/bulk.ts';
+import { appendRows, recordset, runBulk, upsertMany, type BulkWrite, type Column } from '../store/bulk.ts';
 import { rows, type Executor } from '../store/db.ts';
 
 /** Reading and writing projection rows in bulk: one statement per table, never one per row. */
@@ -138,18 +139,6 @@ const accountRecord = (a: AccountRow) => ({
   total_received: a.totalReceived.toString(),
   updated_at_block: a.updatedAtBlock,
 });
-const transferRecord = (t: { chainId: number; address: string; chamaId: bigint; amount: bigint; round: bigint; timestamp: bigint; blockNumber: number; txHash: Hex; logIndex: number }) => ({
-  chain_id: t.chainId,
-  address: t.address,
-  chama_id: t.chamaId.toString(),
-  amount: t.amount.toString(),
-  round: t.round.toString(),
-  timestamp: t.timestamp.toString(),
-  block_number: t.blockNumber,
-  tx_hash: t.txHash,
-  log_index: t.logIndex,
-});
-
 export type EntityKeys = {
   chamas: readonly { address: string; chamaId: bigint }[];
   members: readonly { address: string; chamaId: bigint; member: string }[];
@@ -177,37 +166,38 @@ const allParts: ProjectionParts = { chamas: true, members: true, accounts: true,
 
 /** Writes each changed row of the working set once (and the new contributions and payouts). */
 export async function writeWorkingSet(ex: Executor, ws: WorkingSet, parts: ProjectionParts = allParts): Promise<void> {
+  await runBulk(ex, projectionWrites(ws, parts));
+}
+
+/**
+ * The statements that write each changed row of the working set once, built now (rows
+ * rendered to JSON or COPY text) so they can run later in another transaction's turn.
+ */
+export function projectionWrites(ws: WorkingSet, parts: ProjectionParts): BulkWrite[] {
   const changed = <T>(map: Map<string, T>, keys: Set<string>) => [...keys].map((k) => map.get(k)!);
-  const statements = [];
+  const writes: BulkWrite[] = [];
   if (parts.chamas && ws.changed.chamas.size > 0) {
-    statements.push(upsertMany('chamas', chamaColumns, ['chain_id', 'address', 'chama_id'], changed(ws.chamas, ws.changed.chamas).map(chamaRecord)));
+    writes.push({ table: 'chamas', sql: upsertMany('chamas', chamaColumns, ['chain_id', 'address', 'chama_id'], changed(ws.chamas, ws.changed.chamas).map(chamaRecord)) });
   }
   if (parts.members && ws.changed.members.size > 0) {
-    statements.push(upsertMany('members', memberColumns, ['chain_id', 'address', 'chama_id', 'member'], changed(ws.members, ws.changed.members).map(memberRecord)));
+    writes.push({ table: 'members', sql: upsertMany('members', memberColumns, ['chain_id', 'address', 'chama_id', 'member'], changed(ws.members, ws.changed.members).map(memberRecord)) });
   }
   if (parts.accounts && ws.changed.accounts.size > 0) {
-    statements.push(upsertMany('accounts', accountColumns, ['chain_id', 'account'], changed(ws.accounts, ws.changed.accounts).map(accountRecord)));
+    writes.push({ table: 'accounts', sql: upsertMany('accounts', accountColumns, ['chain_id', 'account'], changed(ws.accounts, ws.changed.accounts).map(accountRecord)) });
   }
-  for (const statement of statements) await ex.execute(statement);
   if (parts.transfers) {
-    await insertTransfers(ex, 'contributions', 'contributor', ws.contributions.map((c) => ({ ...c, who: c.contributor })));
-    await insertTransfers(ex, 'payouts', 'recipient', ws.payouts.map((p) => ({ ...p, who: p.recipient })));
+    const contributions = appendRows('contributions', transferColumns('contributor'), ws.contributions, (t) => transferValues(t, t.contributor));
+    const payouts = appendRows('payouts', transferColumns('recipient'), ws.payouts, (t) => transferValues(t, t.recipient));
+    if (contributions) writes.push(contributions);
+    if (payouts) writes.push(payouts);
   }
+  return writes;
 }
 
-type Transfer = { chainId: number; address: string; chamaId: bigint; who: string; amount: bigint; round: bigint; timestamp: bigint; blockNumber: number; txHash: Hex; logIndex: number };
+type Transfer = { chainId: number; address: string; chamaId: bigint; amount: bigint; round: bigint; timestamp: bigint; blockNumber: number; txHash: Hex; logIndex: number };
 
-/** Append-only rows: COPY on PostgreSQL, a JSON recordset on PGlite. */
-async function insertTransfers(ex: Executor, table: 'contributions' | 'payouts', who: string, rows_: readonly Transfer[]): Promise<void> {
-  if (rows_.length === 0) return;
-  const columns = transferColumns(who);
-  const copy = copyStream(ex);
-  if (copy) {
-    await copy(table, columns, rows_.map((t) => [t.chainId, t.address, t.chamaId, t.who, t.amount, t.round, t.timestamp, t.blockNumber, t.txHash, t.logIndex].join('\t')));
-  } else {
-    await ex.execute(insertMany(table, columns, rows_.map((t) => ({ ...transferRecord(t), [who]: t.who }))));
-  }
-}
+/** One transfer row, columns in `transferColumns` order. */
+const transferValues = (t: Transfer, who: string) => [t.chainId, t.address, t.chamaId, who, t.amount, t.round, t.timestamp, t.blockNumber, t.txHash, t.logIndex];
 
 export async function deleteChamas(ex: Executor, chainId: number, keys: readonly { address: string; chamaId: bigint }[]): Promise<void> {
   if (keys.length === 0) return;
@@ -228,9 +218,20 @@ export async function deleteAccounts(ex: Executor, chainId: number, accounts: re
   await ex.execute(sql`DELETE FROM accounts a USING ${recordset([['account', 'text']], accounts.map((account) => ({ account })))} WHERE a.chain_id = ${chainId} AND a.account = r.account`);
 }
 
-export async function deleteTransfersAbove(ex: Executor, chainId: number, block: number): Promise<void> {
-  await ex.execute(sql`DELETE FROM contributions WHERE chain_id = ${chainId} AND block_number > ${block}`);
-  await ex.execute(sql`DELETE FROM payouts WHERE chain_id = ${chainId} AND block_number > ${block}`);
+/**
+ * Deletes the contributions and payouts of these (orphaned) events, by primary key: the cost is
+ * the orphaned events, never the size of the tables.
+ */
+export async function deleteTransfersOfEvents(ex: Executor, chainId: number, events: readonly ChamaEvent[]): Promise<void> {
+  const keyColumns: readonly Column[] = [['address', 'text'], ['chama_id', 'numeric'], ['block_number', 'int8'], ['log_index', 'int8']];
+  for (const [table, event] of [['contributions', 'ContributionMade'], ['payouts', 'PayoutProcessed']] as const) {
+    const keys = events.filter((e) => e.event === event).map((e) => ({ address: e.address, chama_id: e.args.chamaId.toString(), block_number: e.blockNumber, log_index: e.logIndex }));
+    if (keys.length === 0) continue;
+    await ex.execute(
+      sql`DELETE FROM ${sql.raw(table)} t USING ${recordset(keyColumns, keys)}
+          WHERE t.chain_id = ${chainId} AND t.address = r.address AND t.chama_id = r.chama_id AND t.block_number = r.block_number AND t.log_index = r.log_index`,
+    );
+  }
 }
 
 export const projectionTables = ['chamas', 'members', 'contributions', 'payouts', 'accounts'] as const;

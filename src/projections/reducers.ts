@@ -10,11 +10,11 @@ import type { AccountRow, ChamaRow, MemberRow } from './rows.ts';
 /** A chama's state; every Chama event with this chama id (topic1) folds into it. */
 export function reduceChama(state: ChamaRow | undefined, e: ChamaEvent): ChamaRow {
   const s = state ?? emptyChama(e);
-  const touched = { ...s, updatedAtBlock: e.blockNumber };
   switch (e.event) {
     case 'ChamaCreated':
       return {
-        ...touched,
+        ...s,
+        updatedAtBlock: e.blockNumber,
         creator: e.args.creator,
         name: e.args.name,
         contributionAmount: e.args.contributionAmount,
@@ -22,11 +22,11 @@ export function reduceChama(state: ChamaRow | undefined, e: ChamaEvent): ChamaRo
         createdAtBlock: e.blockNumber,
       };
     case 'MemberJoined':
-      return { ...touched, memberCount: s.memberCount + 1 };
+      return { ...s, memberCount: s.memberCount + 1, updatedAtBlock: e.blockNumber };
     case 'ContributionMade':
-      return { ...touched, totalContributed: s.totalContributed + e.args.amount };
+      return { ...s, totalContributed: s.totalContributed + e.args.amount, updatedAtBlock: e.blockNumber };
     case 'PayoutProcessed':
-      return { ...touched, totalPaidOut: s.totalPaidOut + e.args.amount, currentRound: e.args.round + 1n };
+      return { ...s, totalPaidOut: s.totalPaidOut + e.args.amount, currentRound: e.args.round + 1n, updatedAtBlock: e.blockNumber };
     default:
       return never(e);
   }

@@ -42,29 +42,60 @@ function toJson(records: readonly object[]): string {
   }
 }
 
-type CopyClient = { unsafe(query: string): { writable(): Promise<NodeJS.WritableStream> } };
+/**
+ * A bulk write built ahead of the transaction that runs it: the indexer renders batch N+1's
+ * rows while batch N commits, so the transaction itself only ships bytes.
+ */
+export type BulkWrite = { table: string; sql: SQL };
+
+type Value = string | number | bigint | readonly string[];
 
 /**
- * On PostgreSQL, bulk rows go in with COPY: about 1.5x the rows/s of an INSERT from a JSON
- * recordset (measured), and no JSON for the server to parse. Returns undefined on PGlite, whose
- * callers use `insertMany`. The executor is a drizzle transaction over postgres.js, whose session
- * holds the transaction's connection.
+ * Append-only rows in one INSERT: each column travels as one array parameter, unpacked by
+ * `unnest`. The server parses flat arrays about as fast as COPY text, far faster than JSON, and
+ * unlike COPY the statement can be pipelined with the rest of the transaction (one round trip
+ * for the whole batch). Works the same on PGlite. A `text[]` column (hex strings only) travels
+ * ':'-joined, since unnest would flatten a two-dimensional array.
  */
-export function copyStream(ex: object): ((table: string, columns: readonly Column[], lines: readonly string[]) => Promise<void>) | undefined {
-  const found: unknown = (ex as { session?: { client?: unknown } }).session?.client;
-  if (typeof found !== 'function' || typeof (found as Partial<CopyClient>).unsafe !== 'function') return undefined;
-  const client = found as unknown as CopyClient;
-  return async (table, columns, lines) => {
-    const stream = await client.unsafe(`COPY "${table}" (${columns.map(([n]) => `"${n}"`).join(', ')}) FROM STDIN`).writable();
-    await new Promise<void>((resolve, reject) => {
-      stream.on('error', reject);
-      stream.on('finish', () => resolve());
-      stream.end(`${lines.join('\n')}\n`);
-    });
-  };
+export function appendRows<T>(table: string, columns: readonly Column[], items: readonly T[], row: (item: T) => readonly Value[]): BulkWrite | undefined {
+  if (items.length === 0) return undefined;
+  const values: (string | number | bigint)[][] = columns.map(() => new Array<string | number | bigint>(items.length));
+  for (let i = 0; i < items.length; i++) {
+    const r = row(items[i]!);
+    for (let c = 0; c < columns.length; c++) {
+      const v = r[c]!;
+      values[c]![i] = typeof v === 'object' ? v.join(':') : v;
+    }
+  }
+  const names = columns.map(([n]) => `"${n}"`).join(', ');
+  const unpacked = columns.map(([n, type]) => (type === 'text[]' ? `string_to_array(r."${n}", ':')` : `r."${n}"`)).join(', ');
+  const arrays = sql.join(
+    values.map((column, c) => sql`${arrayLiteral(column)}::${sql.raw(columns[c]![1] === 'text[]' ? 'text' : columns[c]![1])}[]`),
+    sql`, `,
+  );
+  return { table, sql: sql`INSERT INTO ${sql.raw(`"${table}"`)} (${sql.raw(names)}) SELECT ${sql.raw(unpacked)} FROM unnest(${arrays}) AS r(${sql.raw(names)})` };
 }
 
-/** A value for COPY text format: backslash, tab, newline and carriage return escaped. */
-export function copyEscape(value: string): string {
-  return /[\\\t\n\r]/.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!) : value;
+/** Hex strings and numbers (and their separators): nothing in them needs quotes. */
+const hexOrNumbers = /[^0-9a-fx:,-]/;
+/** Elements that would not read back as themselves without quotes. */
+const needsQuotes = /["{}\\\s]|null|^,|,,|,$|^$/i;
+
+/** A PostgreSQL array literal; elements are quoted only when some need it (hex and numbers never do). */
+function arrayLiteral(column: readonly (string | number | bigint)[]): string {
+  const plain = column.join(',');
+  let commas = 0;
+  for (let i = plain.indexOf(','); i !== -1; i = plain.indexOf(',', i + 1)) commas++;
+  const noEmpty = plain !== '' && plain[0] !== ',' && plain[plain.length - 1] !== ',' && !plain.includes(',,');
+  if (commas === column.length - 1 && noEmpty && (!hexOrNumbers.test(plain) || !needsQuotes.test(plain))) return `{${plain}}`;
+  return `{${column.map((v) => `"${String(v).replace(/["\\]/g, (ch) => `\\${ch}`)}"`).join(',')}}`;
+}
+
+/**
+ * Runs bulk writes on one transaction, all at once: the driver pipelines them, so the database
+ * works through the batch without waiting on this process between statements (its event loop
+ * is busy preparing the next batch). The first failure rejects, and the transaction rolls back.
+ */
+export async function runBulk(ex: { execute(query: SQL): PromiseLike<unknown> }, writes: readonly (BulkWrite | undefined)[]): Promise<void> {
+  await Promise.all(writes.filter((w) => w !== undefined).map((w) => ex.execute(w.sql)));
 }

@@ -2,7 +2,8 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Address, Hex } from 'viem';
 import type { ChamaEvent } from '../decode/event.ts';
 import { eventAccount } from '../decode/event.ts';
-import { copyEscape, copyStream, insertMany, recordset, type Column } from './bulk.ts';
+import { decodeStoredArgs } from '../decode/decoder.ts';
+import { appendRows, recordset, runBulk, type BulkWrite, type Column } from './bulk.ts';
 import { rows, type Executor } from './db.ts';
 
 export const eventColumns: readonly Column[] = [
@@ -18,7 +19,6 @@ export const eventColumns: readonly Column[] = [
   ['account', 'text'],
   ['topics', 'text[]'],
   ['data', 'text'],
-  ['args', 'jsonb'],
 ];
 const selectList = sql.raw(eventColumns.map(([n]) => `"${n}"`).join(', '));
 
@@ -35,7 +35,6 @@ export type EventRecord = {
   account: string;
   topics: string[];
   data: string;
-  args: Record<string, unknown>;
 };
 
 export function toRecord(e: ChamaEvent): EventRecord {
@@ -52,23 +51,25 @@ export function toRecord(e: ChamaEvent): EventRecord {
     account: eventAccount(e),
     topics: e.topics,
     data: e.data,
-    args: Object.fromEntries(Object.entries(e.args).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v])),
   };
 }
 
-const bigintArgs = new Set(['chamaId', 'contributionAmount', 'maxMembers', 'amount', 'round', 'timestamp']);
-
+/** A stored row back to the event: the arguments are decoded from its raw topics and data. */
 export function fromRecord(r: EventRecord): ChamaEvent {
-  const args = Object.fromEntries(Object.entries(r.args).map(([k, v]) => [k, bigintArgs.has(k) ? BigInt(v as string) : v]));
+  const chainId = Number(r.chain_id);
+  const blockNumber = Number(r.block_number);
+  const logIndex = Number(r.log_index);
+  const topics = r.topics as [Hex, ...Hex[]];
+  const args = decodeStoredArgs(chainId, r.event, { topics, data: r.data as Hex, blockNumber: BigInt(blockNumber), blockHash: r.block_hash as Hex, transactionHash: r.tx_hash as Hex, logIndex, address: r.address as Address });
   return {
-    chainId: Number(r.chain_id),
-    blockNumber: Number(r.block_number),
+    chainId,
+    blockNumber,
     blockHash: r.block_hash as Hex,
-    logIndex: Number(r.log_index),
+    logIndex,
     txHash: r.tx_hash as Hex,
     txIndex: Number(r.tx_index),
     address: r.address as Address,
-    topics: r.topics as Hex[],
+    topics,
     data: r.data as Hex,
     event: r.event,
     args,
@@ -76,15 +77,12 @@ export function fromRecord(r: EventRecord): ChamaEvent {
 }
 
 export async function insertEvents(ex: Executor, events: readonly ChamaEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  const copy = copyStream(ex);
-  if (copy) await copy('events', eventColumns, events.map((e) => copyLine(toRecord(e))));
-  else await ex.execute(insertMany('events', eventColumns, events.map(toRecord)));
+  await runBulk(ex, [eventRows(events)]);
 }
 
-/** One row in COPY text format, columns in `eventColumns` order. */
-function copyLine(r: EventRecord): string {
-  return [r.chain_id, r.block_number, r.block_hash, r.log_index, r.tx_hash, r.tx_index, r.address, r.event, r.chama_id, r.account, `{${r.topics.join(',')}}`, r.data, copyEscape(JSON.stringify(r.args))].join('\t');
+/** The insert of these events, built ahead of the transaction that runs it. */
+export function eventRows(events: readonly ChamaEvent[]): BulkWrite | undefined {
+  return appendRows('events', eventColumns, events, (e) => [e.chainId, e.blockNumber, e.blockHash, e.logIndex, e.txHash, e.txIndex, e.address, e.event, e.args.chamaId, eventAccount(e), e.topics, e.data]);
 }
 
 /** Canonical events of these chamas, in chain order (optionally up to a block). */
@@ -117,23 +115,32 @@ async function selectEvents(ex: Executor, from: SQL): Promise<ChamaEvent[]> {
   return found.map(fromRecord);
 }
 
-/** Pages of canonical events in chain order, for rebuilds and exports; memory stays at one page. */
+/**
+ * Pages of canonical events in chain order, for rebuilds and exports; memory stays at two pages.
+ * The next page is requested before this one is handed out, so the database reads it while the
+ * caller works on this one.
+ */
 export async function* streamEvents(ex: Executor, chainId: number, options: { pageSize?: number; fromBlock?: number; toBlock?: number } = {}): AsyncGenerator<ChamaEvent[]> {
   const { pageSize = 20_000, fromBlock = 0, toBlock = Number.MAX_SAFE_INTEGER } = options;
-  let after = { blockNumber: fromBlock - 1, logIndex: Number.MAX_SAFE_INTEGER };
-  for (;;) {
-    const page = await rows<EventRecord>(
+  const read = (after: { block: number; logIndex: number }) => {
+    const page = rows<EventRecord>(
       ex,
       sql`SELECT ${selectList} FROM events
-          WHERE chain_id = ${chainId} AND (block_number, log_index) > (${after.blockNumber}, ${after.logIndex}) AND block_number <= ${toBlock}
+          WHERE chain_id = ${chainId} AND (block_number, log_index) > (${after.block}, ${after.logIndex}) AND block_number <= ${toBlock}
           ORDER BY block_number, log_index LIMIT ${pageSize}`,
     );
+    page.catch(() => {}); // awaited below; a caller that stops early leaves it unread
+    return page;
+  };
+  let next = read({ block: fromBlock - 1, logIndex: Number.MAX_SAFE_INTEGER });
+  for (;;) {
+    const page = await next;
     if (page.length === 0) return;
-    const events = page.map(fromRecord);
-    yield events;
-    const last = events[events.length - 1]!;
-    after = { blockNumber: last.blockNumber, logIndex: last.logIndex };
-    if (page.length < pageSize) return;
+    const last = page[page.length - 1]!;
+    const more = page.length === pageSize;
+    if (more) next = read({ block: Number(last.block_number), logIndex: Number(last.log_index) });
+    yield page.map(fromRecord);
+    if (!more) return;
   }
 }
 

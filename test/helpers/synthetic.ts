@@ -1,5 +1,16 @@
-import { keccak256, toHex, type Address, type Hex } from 'viem';
+import { encodeAbiParameters, encodeEventTopics, keccak256, toHex, type Address, type Hex } from 'viem';
+import { chamaEventsAbi } from '../../src/decode/abi.ts';
 import type { ChamaEvent } from '../../src/decode/event.ts';
+
+/** The raw log an event decodes from: what the store keeps and decodes again on read. */
+export function encodeLog(e: Pick<ChamaEvent, 'event' | 'args'>): { topics: Hex[]; data: Hex } {
+  const item = chamaEventsAbi.find((i) => i.name === e.event)!;
+  const args = e.args as Record<string, unknown>;
+  const topics = encodeEventTopics({ abi: [item], eventName: e.event, args } as never) as Hex[];
+  const plain = item.inputs.filter((i) => !('indexed' in i && i.indexed));
+  const data = plain.length === 0 ? '0x' : encodeAbiParameters(plain, plain.map((i) => args[i.name!]));
+  return { topics, data };
+}
 
 /**
  * Valid chama activity as decoded events, without a chain: creations before joins, one
@@ -32,8 +43,7 @@ export function synthesize(choices: readonly Choice[], options: { chainId: numbe
       txHash: keccak256(toHex(`${options.fork}:${block}:${logIndex}`)),
       txIndex: 0,
       address: contract,
-      topics: [],
-      data: '0x',
+      ...encodeLog(e as ChamaEvent),
     } as ChamaEvent);
   };
   for (const c of choices) {

@@ -1,0 +1,76 @@
+import type { ChamaEvent } from '../decode/event.ts';
+import type { BulkWrite } from '../store/bulk.ts';
+import type { Executor } from '../store/db.ts';
+import { foldEvents, touchedKeys, type WorkingSet } from './fold.ts';
+import { loadWorkingSet, projectionWrites } from './persist.ts';
+import { chamaKey, memberKey, type AccountRow, type ChamaRow, type MemberRow } from './rows.ts';
+
+/**
+ * The single writer's copy of the aggregate rows (chamas, members, accounts) as of the last
+ * batch it prepared. A batch folds onto these rows in memory and leaves with its writes already
+ * rendered, so the fold runs while the previous batch commits and the transaction only ships
+ * bytes; only rows not held here are read from the database (one query per table).
+ *
+ * The copy is only right while this writer is the only one: the indexer forgets it after a
+ * failed commit, a rewind, or any other holder of the writer lock (operator jobs), and when it
+ * grows past `maxRows` (memory stays bounded; a forgotten row is read again when next touched).
+ * Reducers return new row objects, so a prepared batch keeps its rows while later batches fold.
+ */
+export type LiveProjections = {
+  prepare(ex: Executor, chainId: number, events: readonly ChamaEvent[]): Promise<BulkWrite[]>;
+  forget(): void;
+  /** Forgets everything if the copy holds more than `maxRows` rows; call with no batch in flight. */
+  trim(): void;
+};
+
+const SLICE = 1000;
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export function createLiveProjections(options: { maxRows?: number } = {}): LiveProjections {
+  const { maxRows = 200_000 } = options;
+  let chamas = new Map<string, ChamaRow>();
+  let members = new Map<string, MemberRow>();
+  let accounts = new Map<string, AccountRow>();
+  const forget = () => {
+    chamas = new Map();
+    members = new Map();
+    accounts = new Map();
+  };
+  return {
+    async prepare(ex, chainId, events) {
+      if (events.length === 0) return [];
+      const keys = touchedKeys(events);
+      const missing = {
+        chamas: keys.chamas.filter((k) => !chamas.has(chamaKey(k.address, k.chamaId))),
+        members: keys.members.filter((k) => !members.has(memberKey(k.address, k.chamaId, k.member))),
+        accounts: keys.accounts.filter((a) => !accounts.has(a)),
+      };
+      if (missing.chamas.length + missing.members.length + missing.accounts.length > 0) {
+        // Rows not held here are not touched by a batch in flight either (those are held), so
+        // what any connection reads for them is already current.
+        const loaded = await loadWorkingSet(ex, chainId, missing);
+        for (const [k, row] of loaded.chamas) chamas.set(k, row);
+        for (const [k, row] of loaded.members) members.set(k, row);
+        for (const [k, row] of loaded.accounts) accounts.set(k, row);
+      }
+      const ws: WorkingSet = { chamas, members, accounts, changed: { chamas: new Set(), members: new Set(), accounts: new Set() }, contributions: [], payouts: [] };
+      // In slices, letting the event loop turn in between: the previous batch's transaction is
+      // in flight on this thread's connection, and each turn lets it move on (a long synchronous
+      // fold would leave the database waiting for its next message).
+      for (let i = 0; i < events.length; i += SLICE) {
+        foldEvents(ws, events.slice(i, i + SLICE));
+        await turn();
+      }
+      const writes: BulkWrite[] = [];
+      for (const part of ['chamas', 'members', 'accounts', 'transfers'] as const) {
+        writes.push(...projectionWrites(ws, { [part]: true }));
+        await turn();
+      }
+      return writes;
+    },
+    forget,
+    trim() {
+      if (chamas.size + members.size + accounts.size > maxRows) forget();
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendRows, runBulk } from '../src/store/bulk.ts';
+import { rows } from '../src/store/db.ts';
+import { eventsOfChamas, insertEvents } from '../src/store/events.ts';
+import { createTestDb, type TestDb } from './helpers/db.ts';
+import { encodeLog, synthesize } from './helpers/synthetic.ts';
+
+describe.each(['postgres', 'pglite'] as const)('bulk writes on %s', (kind) => {
+  let db: TestDb;
+  beforeAll(async () => {
+    db = await createTestDb(kind);
+  });
+  afterAll(() => db?.drop());
+
+  it('events round-trip, a name with any character included (it lives in the raw data)', async () => {
+    const { events } = synthesize([{ kind: 'create', pick: 0, size: 0 }, { kind: 'join', pick: 0, size: 1 }], { chainId: 5, firstBlock: 1, fork: 'copy' });
+    const created = events[0]!;
+    if (created.event !== 'ChamaCreated') throw new Error('expected a creation first');
+    created.args.name = 'tab\there, newline\nthere, backslash \\ and "quotes", \\N, ünïcødé 🎉';
+    Object.assign(created, encodeLog(created));
+    await db.orm.transaction((tx) => insertEvents(tx, events));
+    expect(await eventsOfChamas(db.orm, 5, [{ address: created.address, chamaId: created.args.chamaId }])).toEqual(events);
+  });
+
+  it('array parameters carry awkward strings, empty arrays and big numbers unchanged', async () => {
+    await db.orm.execute(sql`CREATE TABLE awkward (id int8, label text, tags text[], amount numeric(78,0))`);
+    const labels = ['plain', '', 'NULL', 'null', 'a,b', '{x}', 'say "hi"', 'back\\slash', 'tab\tand\nnewline', ' spaced ', 'ünï🎉'];
+    const items = labels.map((label, i) => ({ id: i, label, tags: i % 2 ? [`0x${i}`, '0xff'] : [], amount: 2n ** 255n + BigInt(i) }));
+    await db.orm.transaction((tx) => runBulk(tx, [appendRows('awkward', [['id', 'int8'], ['label', 'text'], ['tags', 'text[]'], ['amount', 'numeric']], items, (r) => [r.id, r.label, r.tags, r.amount])]));
+    const back = await rows<{ id: number; label: string; tags: string[]; amount: string }>(db.orm, sql`SELECT id, label, tags, amount::text AS amount FROM awkward ORDER BY id`);
+    expect(back.map((r) => ({ id: Number(r.id), label: r.label, tags: r.tags, amount: BigInt(r.amount) }))).toEqual(items);
+  });
+});
