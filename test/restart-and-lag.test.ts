@@ -70,6 +70,39 @@ describe('restarts, lagging nodes and deep reorgs', () => {
     expect(await reorgCount()).toBe(before.reorgs);
   });
 
+  // anvil answers eth_getLogs from past its head with an error, and up to past its head with the logs it has.
+  it.each([0, 1])('a head that goes back between the headers and the logs (a reorg onto a shorter fork, %i new blocks) is re-read, not fatal', async (newBlocks) => {
+    const [a, b] = chain.accounts;
+    const indexer = createTestIndexer(db, { rpcUrl: proxy.url, address: chain.address });
+    await indexer.syncToHead();
+    const forkBlock = Number(await chain.publicClient.getBlockNumber());
+    const snap = await chain.snapshot();
+    await group(chain, 'vanishing', parseEther('0.1'), 2n, [a, b]);
+    await chain.mine(3);
+    const reorgsBefore = await reorgCount();
+    let raced = 0;
+    proxy.beforeCall(async (call) => {
+      const filter = call.params?.[0] as { toBlock?: string } | undefined;
+      if (raced > 0 || call.method !== 'eth_getLogs' || Number(filter?.toBlock) <= forkBlock) return;
+      raced++;
+      // Between the indexer's head/header reads and this eth_getLogs, the chain shrinks.
+      await chain.revert(snap);
+      if (newBlocks > 0) await chain.mine(newBlocks);
+    });
+    try {
+      let cursor = await indexer.syncToHead();
+      for (let i = 0; i < 5 && cursor?.blockNumber !== forkBlock + newBlocks; i++) cursor = await indexer.syncToHead();
+      const head = await chain.publicClient.getBlock();
+      expect(raced).toBe(1);
+      expect(head.number).toBe(BigInt(forkBlock + newBlocks));
+      expect(cursor).toEqual({ blockNumber: Number(head.number), blockHash: head.hash });
+      expect(await reorgCount()).toBe(reorgsBefore);
+      expect(await differencesFromChain(db, chain, head.number)).toEqual([]);
+    } finally {
+      proxy.beforeCall(undefined);
+    }
+  });
+
   it('retries transient RPC failures', async () => {
     const indexer = createTestIndexer(db, { rpcUrl: proxy.url, address: chain.address });
     const [a, b] = chain.accounts;

@@ -12,6 +12,15 @@ export class RangeTooLargeError extends IndexerError {
   override name = 'RangeTooLargeError';
 }
 
+/**
+ * The node does not have a block of the log range: its head moved back (a reorg onto a shorter
+ * fork) or another node behind a load balancer answered. Not retried here: the block source
+ * re-reads the head, which tells a reorg from lag.
+ */
+export class BlockBeyondHeadError extends IndexerError {
+  override name = 'BlockBeyondHeadError';
+}
+
 export type RpcStats = { requests: number; errors: number; byMethod: Map<string, { count: number; errors: number; totalMs: number }> };
 /** One JSON-RPC attempt as it finished (each retry is an attempt), for metrics. */
 export type RpcRequestInfo = { method: string; durationMs: number; ok: boolean };
@@ -26,7 +35,7 @@ export type Rpc = {
   finalizedNumber(): Promise<number | undefined>;
   /** eth_getBlockByNumber; undefined when the node does not have the block (yet). */
   header(number: number): Promise<BlockHeader | undefined>;
-  /** eth_getLogs for the addresses and topics over [from, to]; RangeTooLargeError when refused. */
+  /** eth_getLogs for the addresses and topics over [from, to]; RangeTooLargeError when refused, BlockBeyondHeadError past the node's head. */
   logs(args: { addresses: readonly Hex[]; topics: readonly Hex[]; topic1?: Hex; from: number; to: number }): Promise<Log[]>;
   /** eth_call at a block; a revert is a FatalError (retrying cannot help), a transient failure is retried. */
   call(args: { to: Hex; data: Hex; blockNumber: number }): Promise<Hex>;
@@ -71,6 +80,8 @@ function isRawLog(v: unknown): v is RawLog {
 const logSchema = z.custom<RawLog>(isRawLog, 'a log without the fields and hex formats of eth_getLogs');
 
 const rangeRefusal = /(exceeded the size limit|more than \d+ results|too many (results|logs)|range (is )?too (large|wide|big)|block range|exceed(s|ed)? (the )?(maximum|max|limit)|response size|query timeout|timed? ?out|limit exceeded|-32005)/i;
+// Checked before `rangeRefusal`, which would read "block range extends beyond current head" as "too large".
+const beyondHead = /(block height is \d+ but requested was \d+|BlockOutOfRange|beyond (the )?(current )?head|(greater|later|higher) than (the )?(current |latest )?head|header not found|unknown block|block not found)/i;
 const transient =
   /(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|socket hang up|fetch failed|HTTP (429|5\d\d)|too many requests|rate limit|service unavailable|bad gateway|temporar|connection closed|timeout|timed out|took too long|header not found|unknown block)/i;
 
@@ -185,6 +196,7 @@ function classify(error: unknown, method: string, where: string, isRangeQuery: b
   if (error instanceof IndexerError) return error;
   const text = describe(error);
   const context = { method, rpc: where };
+  if (isRangeQuery && beyondHead.test(text)) return new BlockBeyondHeadError(`the RPC node lacks a block of the log range: ${text}`, context, { cause: error });
   if (isRangeQuery && rangeRefusal.test(text)) return new RangeTooLargeError(`the RPC node refused the log range: ${text}`, context, { cause: error });
   if (transient.test(text)) return new RetryableError(`RPC ${method} failed transiently: ${text}`, context, { cause: error });
   return new FatalError(`RPC ${method} failed: ${text}`, context, { cause: error });

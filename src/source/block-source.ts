@@ -1,7 +1,7 @@
 import type { Hex, Log } from 'viem';
 import { InconsistentChainError, ReorgTooDeepError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
-import type { BlockHeader, Rpc } from '../rpc/client.ts';
+import { BlockBeyondHeadError, type BlockHeader, type Rpc } from '../rpc/client.ts';
 import type { BlockRef, Cursor } from '../store/chain-state.ts';
 import { fetchLogs, type RangeSizer } from './log-ranges.ts';
 
@@ -45,20 +45,22 @@ export type BlockSourceOptions = {
  * The block source decides what comes after the committed cursor. Each call re-reads the head
  * and the finalized block, then handles exactly one of these cases:
  *
- * - node behind: the node's head is below the cursor, or it lacks the cursor's block (a lagging
- *   or load-balanced node). That is lag, never a reorg: wait.
+ * - node behind: the node's head is below the cursor, or it lacks the cursor's block or a block
+ *   it had just reported (a lagging or load-balanced node, or a head that went back): wait, then
+ *   re-read the head. Lag is never taken for a reorg.
  * - reorg: the chain's hash at the cursor differs from ours (checked on the first call, so a
  *   reorg made while we were stopped is found, and on every call above finality). Walk back over
  *   the stored hashes to the newest one the chain still has: the common ancestor.
  * - historical: the next range lies at or below finality: logs only, in adaptive ranges, with a
  *   few ranges prefetched; only the range's last header is kept.
  * - live: the next blocks are above finality: every header is fetched, each must link to its
- *   parent (the first to the cursor), and every log's block hash must equal its header's. A
- *   mismatch is a race with the node, so everything is re-read, never guessed.
+ *   parent (the first to the cursor), every log's block hash must equal its header's, and the
+ *   last header must still be there after the logs. A mismatch is a race with the node, so
+ *   everything is re-read, never guessed.
  * - caught up: nothing new below `head - CONFIRMATIONS`.
  */
 export function createBlockSource(options: BlockSourceOptions): BlockSource {
-  const { rpc, chainId, addresses, topics, startBlock, confirmations, maxReorgDepth, sizer, logger, maxLiveBlocks = 100, prefetch = 2 } = options;
+  const { rpc, chainId, addresses, topics, startBlock, confirmations, maxReorgDepth, sizer, logger, maxLiveBlocks = 100, prefetch = 1 } = options;
   let tipChecked = false;
   const ahead = new Map<number, Promise<{ to: number; logs: Log[]; header: BlockHeader | undefined }>>();
 
@@ -99,8 +101,15 @@ export function createBlockSource(options: BlockSourceOptions): BlockSource {
       pending = fetchHistorical(from, Math.min(limit, from + sizer.size() - 1));
     }
     ahead.delete(from);
-    const { to, logs, header } = await pending;
-    if (!header) return { kind: 'idle', reason: 'node-behind', head, finalized };
+    const fetched = await pending.catch((error: unknown) => {
+      if (error instanceof BlockBeyondHeadError) return undefined;
+      throw error;
+    });
+    if (!fetched?.header) {
+      ahead.clear();
+      return { kind: 'idle', reason: 'node-behind', head, finalized };
+    }
+    const { to, logs, header } = fetched;
     // Fetch ahead, bounded: at most `prefetch` ranges beyond the one being handed out.
     let next = to + 1;
     for (let i = 0; i < prefetch && next <= limit; i++) {
@@ -125,13 +134,26 @@ export function createBlockSource(options: BlockSourceOptions): BlockSource {
         continue;
       }
       const last = headers[headers.length - 1]!;
-      const { logs } = await fetchLogs({ rpc, addresses, topics, from, to: last.number, sizer, logger, whole: true });
+      let logs: Log[];
+      try {
+        ({ logs } = await fetchLogs({ rpc, addresses, topics, from, to: last.number, sizer, logger, whole: true }));
+      } catch (error) {
+        if (!(error instanceof BlockBeyondHeadError)) throw error;
+        // The head went back after the headers were read: the next call re-reads it and finds the reorg (or the lag).
+        logger.debug({ chain_id: chainId, from_block: from, to_block: last.number }, 'the node lost blocks it had just reported; re-reading the head');
+        return { kind: 'idle', reason: 'node-behind', head, finalized };
+      }
       const byNumber = new Map(headers.map((h) => [h.number, h.hash]));
       const stray = logs.find((l) => byNumber.get(Number(l.blockNumber)) !== l.blockHash);
       if (stray) {
         logger.debug({ chain_id: chainId, block_number: Number(stray.blockNumber), block_hash: stray.blockHash, attempt }, 'logs and headers disagree; re-reading');
         continue;
       }
+      // Some nodes answer a range past their head with the logs they have (none, often) instead
+      // of an error: the last header must still be there after the logs were read.
+      const still = await rpc.header(last.number);
+      if (!still) return { kind: 'idle', reason: 'node-behind', head, finalized };
+      if (still.hash !== last.hash) continue;
       return { kind: 'batch', mode: 'live', from, to: last.number, logs, headers, head, finalized };
     }
     throw new InconsistentChainError(`the RPC node kept answering logs and headers from different forks for blocks ${from}..${to}`, { chain_id: chainId, from_block: from, to_block: to });

@@ -19,6 +19,8 @@ export type RpcProxy = {
   slow(ms: number): void;
   /** Answer matching JSON-RPC calls with a JSON-RPC error (e.g. one contract view), until cleared with undefined. */
   failCalls(match: ((call: { method: string; params?: unknown[] }) => boolean) | undefined): void;
+  /** Runs before each call is handled (e.g. to change the chain at an exact moment), until cleared with undefined. */
+  beforeCall(hook: ((call: { method: string; params?: unknown[] }) => Promise<void>) | undefined): void;
   requests: number;
   close(): Promise<void>;
 };
@@ -30,6 +32,7 @@ export async function startRpcProxy(upstream: string): Promise<RpcProxy> {
   let failures = 0;
   let failStatus = 503;
   let failing: ((call: Call) => boolean) | undefined;
+  let before: ((call: Call) => Promise<void>) | undefined;
   let delayMs = 0;
   let logRange = 0;
   let refused = 0;
@@ -41,6 +44,7 @@ export async function startRpcProxy(upstream: string): Promise<RpcProxy> {
   }
 
   async function handle(call: Call): Promise<unknown> {
+    await before?.(call);
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     if (logRange > 0 && call.method === 'eth_getLogs') {
       const f = (call.params?.[0] ?? {}) as { fromBlock?: string; toBlock?: string };
@@ -107,6 +111,9 @@ export async function startRpcProxy(upstream: string): Promise<RpcProxy> {
     },
     failCalls: (match) => {
       failing = match;
+    },
+    beforeCall: (hook) => {
+      before = hook;
     },
     get requests() {
       return state.requests;
