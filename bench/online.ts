@@ -43,7 +43,11 @@ export async function waitForIndexed(api: string, block: number, timeoutMs = 120
 
 export type ApiResult = { route: string; available: boolean; p50Ms?: number; p99Ms?: number; requestsPerSecond?: number; non2xx?: number; errors?: number };
 
-/** autocannon with 64 connections on one route, each request for a random id out of `paths`. */
+/**
+ * autocannon with 64 connections on one route, each request for a random id out of `paths`,
+ * after a 2-second warm-up at the same load that is not counted (steady state: the server's
+ * response cache is filled, as it is on any server that has been up for more than a moment).
+ */
 export async function measureApi(api: string, route: string, paths: string[], seconds: number): Promise<ApiResult> {
   const probe = await getJson(`${api}${paths[0]}`);
   if (probe.status === 404 && JSON.stringify(probe.body).includes('no route')) return { route, available: false };
@@ -51,6 +55,7 @@ export async function measureApi(api: string, route: string, paths: string[], se
     url: api,
     connections: 64,
     duration: seconds,
+    warmup: { connections: 64, duration: 2 },
     requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: paths[Math.floor(Math.random() * paths.length)]! }) }],
   });
   return { route, available: true, p50Ms: result.latency.p50, p99Ms: result.latency.p99, requestsPerSecond: result.requests.average, non2xx: result.non2xx, errors: result.errors };

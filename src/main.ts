@@ -144,11 +144,13 @@ function effectiveSettings(config: Config, chain: Chain): Record<string, unknown
 
 async function listen(config: Config, logger: Logger, db: Db, chainId: number, indexer: Indexer | undefined, headBlock?: () => Promise<number>, rpc?: Rpc, admin?: ApiDeps['admin']): Promise<() => Promise<void>> {
   // The HTTP stack loads only in processes that serve (not in `index`).
-  const [{ createApp }, { serve: serveHttp }] = await Promise.all([import('./api/app.ts'), import('@hono/node-server')]);
-  const app = createApp({ db, chainId, logger: logger.child({ module: 'api' }), indexer, headBlock, rpc, readyMaxLagBlocks: config.readyMaxLagBlocks, adminSecret: config.adminJwtSecret, ...(admin ? { admin } : {}) });
-  const server = await new Promise<import('@hono/node-server').ServerType>((resolve, reject) => {
-    const s = serveHttp({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
-      logger.info({ host: config.host, port: info.port, url: `http://${config.host}:${info.port}` }, 'API listening');
+  const [{ createApi }, { apiListener }, { createServer }] = await Promise.all([import('./api/app.ts'), import('./api/server.ts'), import('node:http')]);
+  const api = createApi({ db, chainId, logger: logger.child({ module: 'api' }), indexer, headBlock, rpc, readyMaxLagBlocks: config.readyMaxLagBlocks, adminSecret: config.adminJwtSecret, ...(admin ? { admin } : {}) });
+  const server = await new Promise<import('node:http').Server>((resolve, reject) => {
+    const s = createServer(apiListener(api, { hostname: config.host }));
+    s.listen(config.port, config.host, () => {
+      const { port } = s.address() as import('node:net').AddressInfo;
+      logger.info({ host: config.host, port, url: `http://${config.host}:${port}` }, 'API listening');
       resolve(s);
     });
     s.once('error', (error: Error) => reject(new FatalError(`cannot listen on ${config.host}:${config.port}: ${error.message}`, { host: config.host, port: config.port })));
@@ -156,7 +158,7 @@ async function listen(config: Config, logger: Logger, db: Db, chainId: number, i
   return () =>
     new Promise<void>((resolve) => {
       server.close(() => resolve());
-      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      server.closeAllConnections();
     });
 }
 

@@ -9,6 +9,7 @@ import { ApiError, errorBody, onError } from './errors.ts';
 import { createMetrics } from './metrics.ts';
 import { createResponseCache } from './cache.ts';
 import { createRouter } from './router.ts';
+import { cursorVersion } from './snapshot.ts';
 import { adminAuth } from './auth.ts';
 import { registerAccounts } from './routes/accounts.ts';
 import { registerAdmin } from './routes/admin.ts';
@@ -36,14 +37,30 @@ const info = {
 function routeLabel(c: Context): string {
   const routes = matchedRoutes(c);
   for (let i = routes.length - 1; i >= 0; i--) if (routes[i]!.method !== 'ALL') return routes[i]!.path;
-  return 'unmatched';
+  return c.get('route' as never) ?? 'unmatched';
+}
+
+/** A request id from the client when it is a sane one (hono's rule), else a new one. */
+export function requestIdOf(header: string | undefined | null): string {
+  return header && header.length <= 255 && !/[^\w\-=]/.test(header) ? header : crypto.randomUUID();
 }
 
 /** The HTTP API (SPEC §4): read-only, every read from one snapshot. */
 export function createApp(deps: ApiDeps) {
+  return createApi(deps).app;
+}
+
+/**
+ * The app, with the response cache and metrics it uses, so the node server in front of it
+ * (server.ts) can answer cached reads without going through Hono.
+ */
+export function createApi(deps: ApiDeps) {
   const metrics = createMetrics({ chainId: deps.chainId });
   if (deps.indexer?.subscribe) deps.indexer.subscribe((notice) => metrics.onNotice(notice));
   deps.rpc?.onRequest?.((request) => metrics.onRpcRequest(request));
+  const cache = createResponseCache({ route: routeLabel, version: () => cursorVersion(deps.db, deps.chainId), checkEveryMs: deps.cacheCheckMs ?? 100 });
+  deps.indexer?.subscribe?.(() => cache.clear());
+  deps.admin?.jobs.onFinished(() => cache.clear());
 
   const app = createRouter();
   app.use('*', requestId());
@@ -54,15 +71,11 @@ export function createApp(deps: ApiDeps) {
     await next();
     const durationMs = performance.now() - started;
     metrics.onHttpRequest({ method: c.req.method, route: routeLabel(c), status: c.res.status, durationMs });
-    log.info({ method: c.req.method, path: c.req.path, status: c.res.status, duration_ms: Math.round(durationMs * 10) / 10 }, 'request');
+    // A line per request only at debug: at info an API under load would log thousands a second.
+    const level = c.res.status >= 500 ? 'info' : 'debug';
+    if (log.isLevelEnabled(level)) log[level]({ method: c.req.method, path: c.req.path, status: c.res.status, duration_ms: Math.round(durationMs * 10) / 10 }, 'request');
   });
-  // In the indexing process a commit notice drops the cache; a replica has none, so it reads through.
-  if (deps.indexer?.subscribe) {
-    const cache = createResponseCache();
-    deps.indexer.subscribe(() => cache.clear());
-    deps.admin?.jobs.onFinished(() => cache.clear());
-    app.use('*', cache.middleware);
-  }
+  app.use('*', cache.middleware);
   app.use('*', cors({ origin: '*', exposeHeaders: ['X-Indexed-Block', 'X-Request-Id'] }));
   app.use('*', bodyLimit({ maxSize: deps.maxBodyBytes ?? 64 * 1024, onError: () => { throw new ApiError(413, 'payload_too_large', `request body larger than ${deps.maxBodyBytes ?? 64 * 1024} bytes`); } }));
   app.onError(onError(deps.logger));
@@ -100,9 +113,10 @@ export function createApp(deps: ApiDeps) {
   const document = () => app.getOpenAPIDocument({ openapi: '3.0.0', info });
   app.doc('/openapi.json', { openapi: '3.0.0', info });
   app.get('/docs', (c) => c.html(renderDocsPage(document() as never)));
-  return routes;
+  return { app: routes, cache, metrics, logger: deps.logger };
 }
 
-export type App = ReturnType<typeof createApp>;
+export type Api = ReturnType<typeof createApi>;
+export type App = Api['app'];
 /** The app's type for a typed client: `hc<AppType>(baseUrl)` from `hono/client`. */
 export type AppType = App;

@@ -19,6 +19,8 @@ export type ApiDeps = {
   readyMaxLagBlocks?: number;
   /** How often an SSE stream looks for new rows when no indexer notice woke it (replicas). Default 1000. */
   streamPollMs?: number;
+  /** Cached reads are checked against the cursor at most this often. Default 100. */
+  cacheCheckMs?: number;
   /** How often an SSE stream sends a `status` message. Default 5000. */
   streamStatusMs?: number;
   /** Largest request body accepted, in bytes. Default 64 KiB. */
@@ -34,5 +36,6 @@ export type ApiDeps = {
   };
 };
 
-export type ApiEnv = { Variables: { requestId: string; logger: Logger } };
+/** `route`: the route label of an answer taken from the cache, which matched no route itself. */
+export type ApiEnv = { Variables: { requestId: string; logger: Logger; route?: string } };
 export type ApiApp = OpenAPIHono<ApiEnv>;

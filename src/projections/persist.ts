@@ -240,9 +240,14 @@ export async function deleteAllProjections(ex: Executor, chainId: number): Promi
   for (const table of projectionTables) await ex.execute(sql`DELETE FROM ${sql.raw(table)} WHERE chain_id = ${chainId}`);
 }
 
-export async function readChama(ex: Executor, chainId: number, address: string | undefined, chamaId: bigint): Promise<ChamaRow | undefined> {
+/** The chama row with this id (in the first contract that has one, unless `address` says which). */
+export function selectChama(chainId: number, address: string | undefined, chamaId: bigint) {
   const byAddress = address ? sql`AND c.address = ${address}` : sql``;
-  const [row] = await rows<Raw>(ex, sql`SELECT ${names(chamaColumns, 'c')} FROM chamas c WHERE c.chain_id = ${chainId} AND c.chama_id = ${chamaId.toString()} ${byAddress} ORDER BY c.address LIMIT 1`);
+  return sql`SELECT ${names(chamaColumns, 'c')} FROM chamas c WHERE c.chain_id = ${chainId} AND c.chama_id = ${chamaId.toString()} ${byAddress} ORDER BY c.address LIMIT 1`;
+}
+
+export async function readChama(ex: Executor, chainId: number, address: string | undefined, chamaId: bigint): Promise<ChamaRow | undefined> {
+  const [row] = await rows<Raw>(ex, selectChama(chainId, address, chamaId));
   return row && toChama(row);
 }
 

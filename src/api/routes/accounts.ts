@@ -2,12 +2,12 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
 import { eventsOfAccounts } from '../../store/events.ts';
 import { createWorkingSet, foldEvents } from '../../projections/fold.ts';
-import { rows, type Tx } from '../../store/db.ts';
+import { rows, type Db, type Tx } from '../../store/db.ts';
 import type { ApiDeps } from '../deps.ts';
 import { dec, num } from '../present.ts';
 import { createRouter } from '../router.ts';
 import { accountSchema, addressInput, blockNumberQuery, contractQuery, errorResponses, meta } from '../schemas.ts';
-import { checkAtBlock, inSnapshot, withMeta } from '../snapshot.ts';
+import { checkAtBlock, inSnapshot, readWithMeta, withMeta, type Meta } from '../snapshot.ts';
 
 const getAccount = createRoute({
   method: 'get',
@@ -34,6 +34,16 @@ type Account = { address: string; chamas: number; totalContributed: string; tota
 
 type MemberRaw = { address: string; chama_id: string; position: number; joined_at_block: number; total_contributed: string; total_received: string; contributions: number };
 
+const toMembership = (m: MemberRaw): Membership => ({
+  contract: m.address,
+  chamaId: dec(m.chama_id),
+  position: num(m.position),
+  joinedAtBlock: num(m.joined_at_block),
+  totalContributed: dec(m.total_contributed),
+  totalReceived: dec(m.total_received),
+  contributions: num(m.contributions),
+});
+
 async function storedMemberships(tx: Tx, chainId: number, account: string, contract: string | undefined): Promise<Membership[]> {
   const found = await rows<MemberRaw>(
     tx,
@@ -41,28 +51,30 @@ async function storedMemberships(tx: Tx, chainId: number, account: string, contr
         WHERE chain_id = ${chainId} AND member = ${account} ${contract ? sql`AND address = ${contract}` : sql``}
         ORDER BY address, chama_id`,
   );
-  return found.map((m) => ({
-    contract: m.address,
-    chamaId: dec(m.chama_id),
-    position: num(m.position),
-    joinedAtBlock: num(m.joined_at_block),
-    totalContributed: dec(m.total_contributed),
-    totalReceived: dec(m.total_received),
-    contributions: num(m.contributions),
-  }));
+  return found.map(toMembership);
 }
 
-async function currentAccount(tx: Tx, chainId: number, account: string, contract: string | undefined): Promise<Account> {
-  const [row] = await rows<{ chamas: number; total_contributed: string; total_received: string }>(
-    tx,
-    sql`SELECT chamas, total_contributed, total_received FROM accounts WHERE chain_id = ${chainId} AND account = ${account}`,
+/** The account's totals and memberships as one statement (one round trip, one snapshot with the cursor). */
+async function currentAccount(db: Db, chainId: number, account: string, contract: string | undefined): Promise<{ data: Account; meta: Meta }> {
+  const { rows: [row], meta } = await readWithMeta<{ chamas: number | null; total_contributed: string | null; total_received: string | null; memberships: MemberRaw[] }>(
+    db,
+    chainId,
+    sql`SELECT a.chamas, a.total_contributed::text AS total_contributed, a.total_received::text AS total_received,
+          (SELECT coalesce(json_agg(json_build_object('address', m.address, 'chama_id', m.chama_id::text, 'position', m.position, 'joined_at_block', m.joined_at_block,
+                    'total_contributed', m.total_contributed::text, 'total_received', m.total_received::text, 'contributions', m.contributions) ORDER BY m.address, m.chama_id), '[]'::json)
+           FROM members m WHERE m.chain_id = ${chainId} AND m.member = ${account} ${contract ? sql`AND m.address = ${contract}` : sql``}) AS memberships
+        FROM (SELECT 1) one LEFT JOIN accounts a ON a.chain_id = ${chainId} AND a.account = ${account}`,
   );
+  const memberships = typeof row?.memberships === 'string' ? (JSON.parse(row.memberships) as MemberRaw[]) : (row?.memberships ?? []);
   return {
-    address: account,
-    chamas: row ? num(row.chamas) : 0,
-    totalContributed: row ? dec(row.total_contributed) : '0',
-    totalReceived: row ? dec(row.total_received) : '0',
-    memberships: await storedMemberships(tx, chainId, account, contract),
+    data: {
+      address: account,
+      chamas: row?.chamas == null ? 0 : num(row.chamas),
+      totalContributed: row?.total_contributed == null ? '0' : dec(row.total_contributed),
+      totalReceived: row?.total_received == null ? '0' : dec(row.total_received),
+      memberships: memberships.map(toMembership),
+    },
+    meta,
   };
 }
 
@@ -100,11 +112,13 @@ export function registerAccounts(deps: ApiDeps) {
   return createRouter().openapi(getAccount, async (c) => {
     const { address } = c.req.valid('param');
     const { atBlock, contract } = c.req.valid('query');
-    const { data, meta } = await inSnapshot(deps.db, deps.chainId, async (tx, meta) => {
-      if (atBlock === undefined) return currentAccount(tx, deps.chainId, address, contract);
-      checkAtBlock(atBlock, meta);
-      return accountAtBlock(tx, deps.chainId, address, contract, atBlock);
-    });
+    const { data, meta } =
+      atBlock === undefined
+        ? await currentAccount(deps.db, deps.chainId, address, contract)
+        : await inSnapshot(deps.db, deps.chainId, async (tx, meta) => {
+            checkAtBlock(atBlock, meta);
+            return accountAtBlock(tx, deps.chainId, address, contract, atBlock);
+          });
     return c.json({ data, meta: withMeta(c, meta) }, 200);
   });
 }

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
 import { chamaAt } from '../../projections/engine.ts';
-import { chamaColumns, readChama, toChama } from '../../projections/persist.ts';
+import { chamaColumns, readChama, selectChama, toChama } from '../../projections/persist.ts';
 import { rows } from '../../store/db.ts';
 import type { ApiDeps } from '../deps.ts';
 import { notFound } from '../errors.ts';
@@ -9,7 +9,7 @@ import { cursorQuery, DEFAULT_LIMIT, keyPart, limitQuery, page, paginatedSchema 
 import { presentChama } from '../present.ts';
 import { createRouter } from '../router.ts';
 import { addressInput, blockNumberQuery, chamaIdParam, chamaSchema, contractQuery, errorResponses, meta, notFoundResponse } from '../schemas.ts';
-import { checkAtBlock, inSnapshot, withMeta } from '../snapshot.ts';
+import { checkAtBlock, inSnapshot, readWithMeta, withMeta } from '../snapshot.ts';
 
 const contractFilter = contractQuery.optional().openapi({ type: 'string', description: 'the contract, when several are indexed' });
 
@@ -79,12 +79,14 @@ export function registerChamas(deps: ApiDeps) {
       const { id } = c.req.valid('param');
       const { atBlock, contract } = c.req.valid('query');
       const chamaId = BigInt(id);
-      const { data, meta } = await inSnapshot(deps.db, deps.chainId, async (tx, meta) => {
-        if (atBlock !== undefined) checkAtBlock(atBlock, meta);
-        const current = await readChama(tx, deps.chainId, contract, chamaId);
-        if (atBlock === undefined || !current) return current;
-        return (await chamaAt(tx, deps.chainId, current.address, chamaId, atBlock)).chama ?? null;
-      });
+      const { data, meta } =
+        atBlock === undefined
+          ? await readWithMeta(deps.db, deps.chainId, selectChama(deps.chainId, contract, chamaId)).then(({ rows, meta }) => ({ data: rows[0] && toChama(rows[0]), meta }))
+          : await inSnapshot(deps.db, deps.chainId, async (tx, meta) => {
+              checkAtBlock(atBlock, meta);
+              const current = await readChama(tx, deps.chainId, contract, chamaId);
+              return current && ((await chamaAt(tx, deps.chainId, current.address, chamaId, atBlock)).chama ?? null);
+            });
       if (!data) throw notFound(data === null ? `chama ${id} did not exist at block ${atBlock}` : `no chama ${id}`);
       return c.json({ data: presentChama(data), meta: withMeta(c, meta) }, 200);
     });
