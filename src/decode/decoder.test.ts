@@ -4,7 +4,8 @@ import { decodeEventLog } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../common/errors.ts';
 import { chamaEventsAbi } from './abi.ts';
-import { createDecoder } from './decoder.ts';
+import { createDecoder, decodeStoredColumns } from './decoder.ts';
+import { eventAccount, type ChamaEvent } from './event.ts';
 
 const address = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
 const member = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
@@ -12,6 +13,9 @@ const member = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 function log(topics: Hex[], data: Hex, logIndex = 0): Log {
   return { address, topics: topics as [Hex, ...Hex[]], data, blockNumber: 7n, blockHash: pad('0x7', { size: 32 }), transactionHash: pad('0xabc', { size: 32 }), transactionIndex: 0, logIndex, removed: false };
 }
+
+/** What a rebuild decodes: the stored columns (event, chama id, account, data), not the raw topics. */
+const fromColumns = (e: ChamaEvent) => decodeStoredColumns(e.chainId, e.event, e.args.chamaId, eventAccount(e), { data: e.data, blockNumber: BigInt(e.blockNumber), blockHash: e.blockHash, transactionHash: e.txHash, logIndex: e.logIndex, address: e.address });
 
 describe('decoder', () => {
   it('decodes the four events with lower-case addresses and bigint values', () => {
@@ -69,6 +73,7 @@ describe('decoder', () => {
           return Object.fromEntries(Object.entries(d).map(([k, v]) => [k, typeof v === 'string' && k !== 'name' ? v.toLowerCase() : v]));
         });
         expect(ours).toEqual(theirs);
+        for (const e of decoder.decode(logs)) expect(fromColumns(e)).toEqual(e.args);
       }),
       { numRuns: 300 },
     );
@@ -81,5 +86,6 @@ describe('decoder', () => {
     const data = `0x${[0x80n, 5n, 3n, 0n, 2n].map((w) => w.toString(16).padStart(64, '0')).join('')}${Buffer.from('hi').toString('hex').padEnd(64, '0')}` as Hex;
     const [event] = decoder.decode([log(topics, data)]);
     expect(event?.args).toMatchObject({ chamaId: 9n, name: 'hi', contributionAmount: 5n, maxMembers: 3n });
+    expect(fromColumns(event!)).toEqual(event!.args);
   });
 });

@@ -14,17 +14,21 @@ export type EventBase = EventPosition & {
   data: Hex;
 };
 
-/** A decoded Chama event. Addresses are lower-case; uint256 values are bigints. */
-export type ChamaEvent = EventBase &
-  (
-    | { event: 'ChamaCreated'; args: { chamaId: bigint; creator: Address; name: string; contributionAmount: bigint; maxMembers: bigint } }
-    | { event: 'MemberJoined'; args: { chamaId: bigint; member: Address } }
-    | { event: 'ContributionMade'; args: { chamaId: bigint; contributor: Address; amount: bigint; round: bigint; timestamp: bigint } }
-    | { event: 'PayoutProcessed'; args: { chamaId: bigint; recipient: Address; amount: bigint; round: bigint; timestamp: bigint } }
-  );
+/** The event's name and decoded arguments. Addresses are lower-case; uint256 values are bigints. */
+export type ChamaArgs =
+  | { event: 'ChamaCreated'; args: { chamaId: bigint; creator: Address; name: string; contributionAmount: bigint; maxMembers: bigint } }
+  | { event: 'MemberJoined'; args: { chamaId: bigint; member: Address } }
+  | { event: 'ContributionMade'; args: { chamaId: bigint; contributor: Address; amount: bigint; round: bigint; timestamp: bigint } }
+  | { event: 'PayoutProcessed'; args: { chamaId: bigint; recipient: Address; amount: bigint; round: bigint; timestamp: bigint } };
+
+/** A decoded Chama event with its raw log. */
+export type ChamaEvent = EventBase & ChamaArgs;
+
+/** What the reducers read of an event: a rebuild streams just this much from the store. */
+export type FoldEvent = Pick<EventBase, 'chainId' | 'blockNumber' | 'logIndex' | 'txHash' | 'address'> & ChamaArgs;
 
 /** The account of topic2: creator, member, contributor or recipient. */
-export function eventAccount(e: ChamaEvent): Address {
+export function eventAccount(e: ChamaArgs): Address {
   switch (e.event) {
     case 'ChamaCreated':
       return e.args.creator;

@@ -10,7 +10,7 @@ import type { Rpc } from '../rpc/client.ts';
 import { readCursor } from '../store/chain-state.ts';
 import { insertMany } from '../store/bulk.ts';
 import type { Db, Executor } from '../store/db.ts';
-import { eventsOfChamas, streamEvents } from '../store/events.ts';
+import { eventsOfChamas, streamFoldEvents } from '../store/events.ts';
 import { createViews, type ChamaView, type MemberView } from './views.ts';
 
 export type Priority = 'CRITICAL' | 'NORMAL';
@@ -240,7 +240,7 @@ async function readStored(db: Db, chainId: number, addresses: readonly Address[]
 async function foldStored(tx: Executor, chainId: number, addresses: readonly Address[], chamaId: bigint | undefined): Promise<WorkingSet> {
   const ws = createWorkingSet();
   if (chamaId !== undefined) return foldEvents(ws, await eventsOfChamas(tx, chainId, addresses.map((address) => ({ address, chamaId }))));
-  for await (const page of streamEvents(tx, chainId, { pageSize: 50_000 })) {
+  for await (const page of streamFoldEvents(tx, chainId, { pageSize: 50_000 })) {
     foldEvents(
       ws,
       page.filter((e) => addresses.includes(e.address)),

@@ -1,9 +1,11 @@
 import { eventAccount, never, type ChamaEvent } from '../decode/event.ts';
-import { eventsOfAccounts, eventsOfChamas, lastEventBlocks, streamEvents, countEvents } from '../store/events.ts';
+import { eventsOfAccounts, eventsOfChamas, lastEventBlocks, streamFoldEvents, countEvents } from '../store/events.ts';
 import type { Db, Executor } from '../store/db.ts';
 import { createWorkingSet, foldEvents, touchedKeys } from './fold.ts';
 import { runBulk } from '../store/bulk.ts';
-import { deleteAccounts, deleteAllProjections, deleteChamas, deleteTransfersOf, loadWorkingSet, projectionWrites, writeWorkingSet } from './persist.ts';
+import { sql } from 'drizzle-orm';
+import { createFreshTables, freshName, swapInFreshTables } from '../store/fresh-tables.ts';
+import { deleteAccounts, deleteChamas, deleteTransfersOf, loadWorkingSet, projectionTables, projectionWrites, writeWorkingSet } from './persist.ts';
 import { chamaKey, type AccountRow, type ChamaRow, type MemberRow } from './rows.ts';
 
 /**
@@ -85,24 +87,33 @@ export async function refoldEntities(tx: Executor, chainId: number, keys: { cham
 export type RebuildProgress = { done: number; total: number };
 
 /**
- * Every projection from the stored events, with no RPC call, in one transaction: readers keep
- * seeing the old rows until the new ones commit, so the API never answers from an empty table.
+ * Every projection from the stored events, with no RPC call, in one transaction. The rows are
+ * written into fresh tables with no index (appends only), which get their indexes at the end and
+ * replace the old tables in the same transaction (store/fresh-tables.ts): readers keep seeing
+ * the old rows until the new ones commit, so the API never answers from an empty table, and the
+ * cost does not grow with the rows being replaced.
  */
 export async function rebuildProjections(db: Db, chainId: number, onProgress?: (p: RebuildProgress) => void, signal?: AbortSignal): Promise<{ events: number }> {
-  return db.orm.transaction(async (tx) => {
+  const target = { fresh: freshName };
+  const result = await db.orm.transaction(async (tx) => {
+    if (db.kind === 'postgres') await tx.execute(sql`SET LOCAL maintenance_work_mem = '256MB'`);
+    // Pages in chain order come off the primary key in order. Without statistics on `events`
+    // (right after a bulk load, or with autovacuum off) the planner may sort the whole remaining
+    // table on disk for each page instead: 0.5 s a page against 0.04 s, measured.
+    await tx.execute(sql`SET LOCAL enable_sort = off`);
     const total = await countEvents(tx, chainId);
-    await deleteAllProjections(tx, chainId);
+    await createFreshTables(tx, projectionTables, chainId);
     const ws = createWorkingSet();
     let done = 0;
     // Page N's rows are written while page N+1 is folded (the driver queues them on the
     // transaction's connection), so this process and the database work at the same time.
     let writing: Promise<void> | undefined;
     try {
-      for await (const page of streamEvents(tx, chainId, { pageSize: 50_000 })) {
+      for await (const page of streamFoldEvents(tx, chainId, { pageSize: 50_000 })) {
         // Aborting rolls the whole transaction back: the old projections stay.
         signal?.throwIfAborted();
         foldEvents(ws, page);
-        const writes = projectionWrites(ws, { transfers: true });
+        const writes = projectionWrites(ws, { transfers: true }, target);
         ws.contributions.length = 0;
         ws.payouts.length = 0;
         await writing;
@@ -114,9 +125,15 @@ export async function rebuildProjections(db: Db, chainId: number, onProgress?: (
     } finally {
       await writing?.catch(() => {});
     }
-    await writeWorkingSet(tx, ws, { chamas: true, members: true, accounts: true });
+    await runBulk(tx, projectionWrites(ws, { chamas: true, members: true, accounts: true }, target));
+    signal?.throwIfAborted();
+    await tx.execute(sql`SET LOCAL enable_sort = on`);
+    await swapInFreshTables(tx, projectionTables);
     return { events: done };
   });
+  // New tables have no planner statistics yet.
+  for (const table of projectionTables) await db.orm.execute(sql.raw(`ANALYZE "${table}"`));
+  return result;
 }
 
 /** Time travel: one chama and its members as of a block. */

@@ -1,4 +1,4 @@
-import type { ChamaEvent } from '../decode/event.ts';
+import type { FoldEvent } from '../decode/event.ts';
 import { eventAccount, never } from '../decode/event.ts';
 import { reduceAccount, reduceChama, reduceMember } from './reducers.ts';
 import { chamaKey, memberKey, type AccountRow, type ChamaRow, type ContributionRow, type MemberRow, type PayoutRow } from './rows.ts';
@@ -30,7 +30,7 @@ export function createWorkingSet(rows: { chamas?: ChamaRow[]; members?: MemberRo
 }
 
 /** Folds events, in chain order, into the working set. */
-export function foldEvents(ws: WorkingSet, events: readonly ChamaEvent[]): WorkingSet {
+export function foldEvents(ws: WorkingSet, events: readonly FoldEvent[]): WorkingSet {
   for (const e of events) {
     const account = eventAccount(e);
     const ck = chamaKey(e.address, e.args.chamaId);
@@ -52,7 +52,7 @@ function set<T>(map: Map<string, T>, changed: Set<string>, key: string, value: T
   changed.add(key);
 }
 
-function appendTransfer(ws: WorkingSet, e: ChamaEvent) {
+function appendTransfer(ws: WorkingSet, e: FoldEvent) {
   // Literal objects, not a spread of a shared base: this runs once per event on the backfill path.
   switch (e.event) {
     case 'ChamaCreated':
@@ -70,7 +70,7 @@ function appendTransfer(ws: WorkingSet, e: ChamaEvent) {
 }
 
 /** The entity keys a set of events touches: what a live batch loads, and what a reorg re-folds. */
-export function touchedKeys(events: readonly ChamaEvent[]) {
+export function touchedKeys(events: readonly FoldEvent[]) {
   const chamas = new Map<string, { address: string; chamaId: bigint }>();
   const members = new Map<string, { address: string; chamaId: bigint; member: string }>();
   const accounts = new Set<string>();

@@ -3,7 +3,7 @@ import type { Address, Hex } from 'viem';
 import type { ChamaEvent } from '../decode/event.ts';
 import { createWorkingSet, type WorkingSet } from './fold.ts';
 import { chamaKey, type AccountRow, type ChamaRow, type MemberRow } from './rows.ts';
-import { appendRows, recordset, runBulk, upsertMany, type BulkWrite, type Column } from '../store/bulk.ts';
+import { appendRows, insertMany, recordset, runBulk, upsertMany, type BulkWrite, type Column } from '../store/bulk.ts';
 import { rows, type Executor } from '../store/db.ts';
 
 /** Reading and writing projection rows in bulk: one statement per table, never one per row. */
@@ -170,24 +170,33 @@ export async function writeWorkingSet(ex: Executor, ws: WorkingSet, parts: Proje
 }
 
 /**
- * The statements that write each changed row of the working set once, built now (rows
- * rendered to JSON or COPY text) so they can run later in another transaction's turn.
+ * Where projection rows go: the live tables (rows may exist: upsert), or fresh empty ones being
+ * built by a rebuild (`fresh` names them; no row exists and no key index yet: plain inserts).
  */
-export function projectionWrites(ws: WorkingSet, parts: ProjectionParts): BulkWrite[] {
+export type ProjectionTarget = { fresh?: (table: ProjectionTable) => string };
+
+/**
+ * The statements that write each changed row of the working set once, built now (rows
+ * rendered to JSON or array text) so they can run later in another transaction's turn.
+ */
+export function projectionWrites(ws: WorkingSet, parts: ProjectionParts, target: ProjectionTarget = {}): BulkWrite[] {
   const changed = <T>(map: Map<string, T>, keys: Set<string>) => [...keys].map((k) => map.get(k)!);
+  const name = (table: ProjectionTable) => target.fresh?.(table) ?? table;
+  const write = (table: ProjectionTable, columns: readonly Column[], key: readonly string[], records: readonly object[]) =>
+    target.fresh ? insertMany(name(table), columns, records) : upsertMany(table, columns, key, records);
   const writes: BulkWrite[] = [];
   if (parts.chamas && ws.changed.chamas.size > 0) {
-    writes.push({ table: 'chamas', sql: upsertMany('chamas', chamaColumns, ['chain_id', 'address', 'chama_id'], changed(ws.chamas, ws.changed.chamas).map(chamaRecord)) });
+    writes.push({ table: 'chamas', sql: write('chamas', chamaColumns, ['chain_id', 'address', 'chama_id'], changed(ws.chamas, ws.changed.chamas).map(chamaRecord)) });
   }
   if (parts.members && ws.changed.members.size > 0) {
-    writes.push({ table: 'members', sql: upsertMany('members', memberColumns, ['chain_id', 'address', 'chama_id', 'member'], changed(ws.members, ws.changed.members).map(memberRecord)) });
+    writes.push({ table: 'members', sql: write('members', memberColumns, ['chain_id', 'address', 'chama_id', 'member'], changed(ws.members, ws.changed.members).map(memberRecord)) });
   }
   if (parts.accounts && ws.changed.accounts.size > 0) {
-    writes.push({ table: 'accounts', sql: upsertMany('accounts', accountColumns, ['chain_id', 'account'], changed(ws.accounts, ws.changed.accounts).map(accountRecord)) });
+    writes.push({ table: 'accounts', sql: write('accounts', accountColumns, ['chain_id', 'account'], changed(ws.accounts, ws.changed.accounts).map(accountRecord)) });
   }
   if (parts.transfers) {
-    const contributions = appendRows('contributions', transferColumns('contributor'), ws.contributions, (t) => transferValues(t, t.contributor));
-    const payouts = appendRows('payouts', transferColumns('recipient'), ws.payouts, (t) => transferValues(t, t.recipient));
+    const contributions = appendRows(name('contributions'), transferColumns('contributor'), ws.contributions, (t) => transferValues(t, t.contributor));
+    const payouts = appendRows(name('payouts'), transferColumns('recipient'), ws.payouts, (t) => transferValues(t, t.recipient));
     if (contributions) writes.push(contributions);
     if (payouts) writes.push(payouts);
   }
@@ -235,10 +244,7 @@ export async function deleteTransfersOfEvents(ex: Executor, chainId: number, eve
 }
 
 export const projectionTables = ['chamas', 'members', 'contributions', 'payouts', 'accounts'] as const;
-
-export async function deleteAllProjections(ex: Executor, chainId: number): Promise<void> {
-  for (const table of projectionTables) await ex.execute(sql`DELETE FROM ${sql.raw(table)} WHERE chain_id = ${chainId}`);
-}
+export type ProjectionTable = (typeof projectionTables)[number];
 
 /** The chama row with this id (in the first contract that has one, unless `address` says which). */
 export function selectChama(chainId: number, address: string | undefined, chamaId: bigint) {

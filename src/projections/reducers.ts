@@ -1,4 +1,4 @@
-import type { ChamaEvent } from '../decode/event.ts';
+import type { FoldEvent } from '../decode/event.ts';
 import { never } from '../decode/event.ts';
 import type { AccountRow, ChamaRow, MemberRow } from './rows.ts';
 
@@ -8,7 +8,7 @@ import type { AccountRow, ChamaRow, MemberRow } from './rows.ts';
  */
 
 /** A chama's state; every Chama event with this chama id (topic1) folds into it. */
-export function reduceChama(state: ChamaRow | undefined, e: ChamaEvent): ChamaRow {
+export function reduceChama(state: ChamaRow | undefined, e: FoldEvent): ChamaRow {
   const s = state ?? emptyChama(e);
   switch (e.event) {
     case 'ChamaCreated':
@@ -37,7 +37,7 @@ export function reduceChama(state: ChamaRow | undefined, e: ChamaEvent): ChamaRo
  * the chama as it stood just before the join (`chamaBefore`), which is why the fold engine
  * applies the member reducer before the chama reducer.
  */
-export function reduceMember(state: MemberRow | undefined, e: ChamaEvent, chamaBefore: ChamaRow | undefined): MemberRow | undefined {
+export function reduceMember(state: MemberRow | undefined, e: FoldEvent, chamaBefore: ChamaRow | undefined): MemberRow | undefined {
   switch (e.event) {
     case 'ChamaCreated':
       return state;
@@ -58,7 +58,7 @@ export function reduceMember(state: MemberRow | undefined, e: ChamaEvent, chamaB
 }
 
 /** An address across every chama; the events whose topic2 is this address fold into it. */
-export function reduceAccount(state: AccountRow | undefined, e: ChamaEvent): AccountRow | undefined {
+export function reduceAccount(state: AccountRow | undefined, e: FoldEvent): AccountRow | undefined {
   switch (e.event) {
     case 'ChamaCreated':
       return state;
@@ -79,7 +79,7 @@ export function reduceAccount(state: AccountRow | undefined, e: ChamaEvent): Acc
   }
 }
 
-function emptyChama(e: ChamaEvent): ChamaRow {
+function emptyChama(e: FoldEvent): ChamaRow {
   return {
     chainId: e.chainId,
     address: e.address,
@@ -97,7 +97,7 @@ function emptyChama(e: ChamaEvent): ChamaRow {
   };
 }
 
-function emptyMember(e: ChamaEvent, member: `0x${string}`): MemberRow {
+function emptyMember(e: FoldEvent, member: `0x${string}`): MemberRow {
   return {
     chainId: e.chainId,
     address: e.address,
@@ -112,6 +112,6 @@ function emptyMember(e: ChamaEvent, member: `0x${string}`): MemberRow {
   };
 }
 
-function emptyAccount(e: ChamaEvent, account: `0x${string}`): AccountRow {
+function emptyAccount(e: FoldEvent, account: `0x${string}`): AccountRow {
   return { chainId: e.chainId, account, chamas: 0, totalContributed: 0n, totalReceived: 0n, updatedAtBlock: e.blockNumber };
 }

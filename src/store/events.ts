@@ -1,8 +1,8 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Address, Hex } from 'viem';
-import type { ChamaEvent } from '../decode/event.ts';
+import type { ChamaEvent, FoldEvent } from '../decode/event.ts';
 import { eventAccount } from '../decode/event.ts';
-import { decodeStoredArgs } from '../decode/decoder.ts';
+import { decodeStoredArgs, decodeStoredColumns } from '../decode/decoder.ts';
 import { appendRows, recordset, runBulk, type BulkWrite, type Column } from './bulk.ts';
 import { rows, type Executor } from './db.ts';
 
@@ -116,16 +116,38 @@ async function selectEvents(ex: Executor, from: SQL): Promise<ChamaEvent[]> {
 }
 
 /**
- * Pages of canonical events in chain order, for rebuilds and exports; memory stays at two pages.
+ * Pages of canonical events in chain order, for exports and checks; memory stays at two pages.
  * The next page is requested before this one is handed out, so the database reads it while the
  * caller works on this one.
  */
-export async function* streamEvents(ex: Executor, chainId: number, options: { pageSize?: number; fromBlock?: number; toBlock?: number } = {}): AsyncGenerator<ChamaEvent[]> {
+export function streamEvents(ex: Executor, chainId: number, options: PageOptions = {}): AsyncGenerator<ChamaEvent[]> {
+  return pages(ex, chainId, selectList, fromRecord, options);
+}
+
+type FoldRecord = Pick<EventRecord, 'block_number' | 'log_index' | 'tx_hash' | 'address' | 'event' | 'chama_id' | 'account' | 'data'>;
+const foldList = sql.raw(['block_number', 'log_index', 'tx_hash', 'address', 'event', 'chama_id', 'account', 'data'].map((n) => `"${n}"`).join(', '));
+
+/**
+ * The same pages with only what the reducers read (a rebuild): the raw topics, block hash and
+ * transaction index stay in the database, and the arguments are decoded from the columns.
+ */
+export function streamFoldEvents(ex: Executor, chainId: number, options: PageOptions = {}): AsyncGenerator<FoldEvent[]> {
+  return pages(ex, chainId, foldList, (r: FoldRecord) => {
+    const blockNumber = Number(r.block_number);
+    const logIndex = Number(r.log_index);
+    const args = decodeStoredColumns(chainId, r.event, BigInt(r.chama_id), r.account as Address, { data: r.data as Hex, blockNumber: BigInt(blockNumber), blockHash: null, transactionHash: r.tx_hash as Hex, logIndex, address: r.address as Address });
+    return { chainId, blockNumber, logIndex, txHash: r.tx_hash as Hex, address: r.address as Address, event: r.event, args } as FoldEvent;
+  }, options);
+}
+
+type PageOptions = { pageSize?: number; fromBlock?: number; toBlock?: number };
+
+async function* pages<R extends { block_number: number; log_index: number }, T>(ex: Executor, chainId: number, columns: SQL, map: (r: R) => T, options: PageOptions): AsyncGenerator<T[]> {
   const { pageSize = 20_000, fromBlock = 0, toBlock = Number.MAX_SAFE_INTEGER } = options;
   const read = (after: { block: number; logIndex: number }) => {
-    const page = rows<EventRecord>(
+    const page = rows<R>(
       ex,
-      sql`SELECT ${selectList} FROM events
+      sql`SELECT ${columns} FROM events
           WHERE chain_id = ${chainId} AND (block_number, log_index) > (${after.block}, ${after.logIndex}) AND block_number <= ${toBlock}
           ORDER BY block_number, log_index LIMIT ${pageSize}`,
     );
@@ -139,7 +161,7 @@ export async function* streamEvents(ex: Executor, chainId: number, options: { pa
     const last = page[page.length - 1]!;
     const more = page.length === pageSize;
     if (more) next = read({ block: Number(last.block_number), logIndex: Number(last.log_index) });
-    yield page.map(fromRecord);
+    yield page.map(map);
     if (!more) return;
   }
 }
