@@ -31,4 +31,14 @@ describe.each(['postgres', 'pglite'] as const)('bulk writes on %s', (kind) => {
     const back = await rows<{ id: number; label: string; tags: string[]; amount: string }>(db.orm, sql`SELECT id, label, tags, amount::text AS amount FROM awkward ORDER BY id`);
     expect(back.map((r) => ({ id: Number(r.id), label: r.label, tags: r.tags, amount: BigInt(r.amount) }))).toEqual(items);
   });
+
+  // Unprepared, each statement would wait for its parameter types before it could run, so a
+  // batch's statements could not be pipelined (see `prepared` in store/db.ts).
+  it.runIf(kind === 'postgres')('statements with parameters run prepared, in transactions too', async () => {
+    const seen = await db.orm.transaction(async (tx) => {
+      await rows(tx, sql`SELECT ${42}::int8 AS answer`);
+      return rows<{ statement: string }>(tx, sql`SELECT statement FROM pg_prepared_statements WHERE statement LIKE ${'%AS answer%'}`);
+    });
+    expect(seen.length).toBeGreaterThan(0);
+  });
 });

@@ -48,7 +48,7 @@ async function openPostgres(url: string, max: number): Promise<Db> {
     types: { int8: { to: 20, from: [20], serialize: (v: number) => String(v), parse: (v: string) => Number(v) } },
     connection: { application_name: 'chama-indexer' },
   });
-  const orm = drizzlePostgres({ client, schema }) as unknown as Orm;
+  const orm = drizzlePostgres({ client: prepared(client), schema }) as unknown as Orm;
   return {
     kind: 'postgres',
     orm,
@@ -62,6 +62,31 @@ async function openPostgres(url: string, max: number): Promise<Db> {
     },
     close: () => client.end({ timeout: 5 }),
   };
+}
+
+/**
+ * The postgres.js client as drizzle sees it, with every query that has parameters run as a
+ * prepared statement (named, cached per connection). drizzle asks for unprepared ones, and
+ * postgres.js then sends each in two steps, waiting in between for the parameter types (a round
+ * trip per statement that must wait for this process's event loop): a batch's nine statements
+ * could not be pipelined, and the database sat idle while the next batch was being folded.
+ */
+function prepared<T extends object>(sql: T): T {
+  const wrapCallback = (args: unknown[]) => {
+    const fn = args[args.length - 1];
+    if (typeof fn === 'function') args[args.length - 1] = (inner: object) => fn(prepared(inner));
+    return args;
+  };
+  return new Proxy(sql, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop) as unknown;
+      if (typeof value !== 'function') return value;
+      const own = value as (...args: unknown[]) => unknown;
+      if (prop === 'unsafe') return (query: string, params: unknown[] = [], options: object = {}) => own.call(target, query, params, { ...options, prepare: true });
+      if (prop === 'begin' || prop === 'savepoint') return (...args: unknown[]) => own.apply(target, wrapCallback(args));
+      return own.bind(target);
+    },
+  });
 }
 
 async function openPglite(dir: string | undefined): Promise<Db> {
