@@ -2,7 +2,8 @@ import type { MiddlewareHandler } from 'hono';
 import type { ApiEnv } from './deps.ts';
 
 /** A stored answer: everything but the request id, which is the request's own. */
-export type CachedResponse = { status: number; body: Buffer; headers: Record<string, string>; route: string; expires: number };
+/** `headers`: name, value, name, value… (the form node writes fastest). */
+export type CachedResponse = { status: number; body: Buffer; headers: string[]; route: string; expires: number };
 
 export type ResponseCache = {
   /** For the Hono app: answers hits, stores 200 JSON answers of cacheable GETs. */
@@ -95,7 +96,9 @@ export function createResponseCache({
       const key = `${url.pathname}${url.search}`;
       const answer = (hit: CachedResponse) => {
         c.set('route', hit.route);
-        c.res = new Response(new Uint8Array(hit.body), { status: hit.status, headers: hit.headers });
+        const headers = new Headers();
+        for (let i = 0; i < hit.headers.length; i += 2) headers.append(hit.headers[i]!, hit.headers[i + 1]!);
+        c.res = new Response(new Uint8Array(hit.body), { status: hit.status, headers });
       };
       const hit = fresh(key);
       if (hit) return answer(hit);
@@ -117,8 +120,8 @@ export function createResponseCache({
         const body = Buffer.from(await c.res.clone().arrayBuffer());
         if (body.byteLength > maxBodyBytes) return;
         if (entries.size >= maxEntries) entries.delete(entries.keys().next().value as string);
-        const headers: Record<string, string> = {};
-        for (const [k, v] of c.res.headers) if (k !== 'x-request-id' && k !== 'content-length') headers[k] = v;
+        const headers: string[] = [];
+        for (const [k, v] of c.res.headers) if (k !== 'x-request-id' && k !== 'content-length') headers.push(k, v);
         entries.set(key, { status: c.res.status, body, headers, route: route(c), expires: performance.now() + maxAgeMs * (0.5 + Math.random() / 2) });
       } finally {
         reading.delete(key);

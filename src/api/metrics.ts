@@ -56,6 +56,8 @@ export function createMetrics({ chainId, defaultMetrics = true }: { chainId: num
     registers,
   });
 
+  const httpChildren = new Map<string, { count: { inc(): void }; duration: { observe(value: number): void } }>();
+
   return {
     registry,
     onNotice(notice) {
@@ -82,9 +84,16 @@ export function createMetrics({ chainId, defaultMetrics = true }: { chainId: num
       rpcDuration.observe({ method }, durationMs / 1000);
     },
     onHttpRequest({ method, route, status, durationMs }) {
-      const labels = { method, route, status: String(status) };
-      httpRequests.inc(labels);
-      httpDuration.observe(labels, durationMs / 1000);
+      // The label children are kept: resolving labels costs more than counting, on every request.
+      const key = `${method} ${status} ${route}`;
+      let child = httpChildren.get(key);
+      if (!child) {
+        const labels = { method, route, status: String(status) };
+        child = { count: httpRequests.labels(labels), duration: httpDuration.labels(labels) };
+        httpChildren.set(key, child);
+      }
+      child.count.inc();
+      child.duration.observe(durationMs / 1000);
     },
     setChain(state) {
       if (state.indexedBlock !== null) indexedBlock.set(state.indexedBlock);

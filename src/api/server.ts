@@ -17,7 +17,7 @@ export function apiListener(api: Api, { hostname }: { hostname?: string } = {}):
     const started = performance.now();
     const header = req.headers['x-request-id'];
     const requestId = requestIdOf(Array.isArray(header) ? header[0] : header);
-    res.writeHead(hit.status, { ...hit.headers, 'x-request-id': requestId, 'content-length': hit.body.byteLength });
+    res.writeHead(hit.status, [...hit.headers, 'x-request-id', requestId, 'content-length', String(hit.body.byteLength)]);
     res.end(hit.body);
     const durationMs = performance.now() - started;
     api.metrics.onHttpRequest({ method: 'GET', route: hit.route, status: hit.status, durationMs });
