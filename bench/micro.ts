@@ -81,5 +81,5 @@ const records = decoded.map((d) => d.map(toRecord));
 time('JSON.stringify records with the bigint replacer (bulk.ts)', () => records.map((r) => JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))));
 time('JSON.stringify records, no replacer', () => records.map((r) => JSON.stringify(r)));
 time('COPY text lines for the same records', () =>
-  records.map((rs) => rs.map((r) => `${r.chain_id}\t${r.block_number}\t${r.block_hash}\t${r.log_index}\t${r.tx_hash}\t${r.tx_index}\t${r.address}\t${r.event}\t${r.chama_id}\t${r.account}\t{${r.topics.join(',')}}\t${r.data}\n`).join('')),
+  records.map((rs) => rs.map((r) => `${r.chain_id}\t${r.block_number}\t${r.block_hash}\t${r.log_index}\t${r.tx_hash}\t${r.tx_index}\t${r.address}\t${r.event}\t${r.chama_id}\t${r.account}\t{${(r.topics ?? []).join(',')}}\t${r.data}\n`).join('')),
 );

@@ -60,7 +60,8 @@ const eventColumns = {
   chamaId: uint256('chama_id').notNull(),
   /** topic2: creator, member, contributor or recipient. */
   account: hex('account').notNull(),
-  topics: text('topics').array().notNull(),
+  /** NULL when they are the canonical topics of (event, chama_id, account): every log of a conforming contract. */
+  topics: text('topics').array(),
   data: text('data').notNull(),
 };
 

@@ -133,8 +133,17 @@ export function decodeStoredColumns(chainId: number, event: string, chamaId: big
   if (!item) throw new DecodeError(`stored event has an unknown name ${JSON.stringify(event)}`, { chain_id: chainId, block_number: log.blockNumber, log_index: log.logIndex });
   const fast = fastDataArgs(item.name, chamaId, account, log.data);
   if (fast) return fast;
-  const topics: [Hex, ...Hex[]] = [topicOf.get(event)!, `0x${chamaId.toString(16).padStart(64, '0')}`, `0x${account.slice(2).padStart(64, '0')}`];
-  return slowArgs(chainId, { ...log, topics }, item);
+  return slowArgs(chainId, { ...log, topics: canonicalTopics(event, chamaId, account) }, item);
+}
+
+/**
+ * The topics a conforming contract emits for an event with these indexed arguments: topic0,
+ * the chama id and the account, each one 32-byte word in lower-case hex.
+ */
+export function canonicalTopics(event: string, chamaId: bigint, account: Hex): [Hex, Hex, Hex] {
+  const topic0 = topicOf.get(event);
+  if (!topic0) throw new DecodeError(`unknown event name ${JSON.stringify(event)}`);
+  return [topic0, `0x${chamaId.toString(16).padStart(64, '0')}`, `0x${account.slice(2).toLowerCase().padStart(64, '0')}`];
 }
 
 function slowArgs(chainId: number, log: LogFields, item: Item): Args {

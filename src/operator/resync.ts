@@ -11,7 +11,7 @@ import type { Rpc } from '../rpc/client.ts';
 import { createRangeSizer, fetchLogs } from '../source/log-ranges.ts';
 import { readCursor } from '../store/chain-state.ts';
 import { rows, type Db, type Tx } from '../store/db.ts';
-import { eventColumns, eventRecordsInRange, fromRecord, insertEvents, toRecord, type EventRecord } from '../store/events.ts';
+import { eventColumns, eventRecordsInRange, fromRecord, insertEvents, recordTopics, toRecord, type EventRecord } from '../store/events.ts';
 
 export type ResyncSummary = {
   chainId: number;
@@ -121,7 +121,7 @@ export async function resync(args: ResyncArgs): Promise<ResyncSummary> {
 
 /** What makes two records of the same position the same event. */
 function fingerprint(r: EventRecord): string {
-  return [r.block_hash, r.tx_hash, r.address, r.event, String(r.chama_id), r.account, r.topics.join(','), r.data].join('|');
+  return [r.block_hash, r.tx_hash, r.address, r.event, String(r.chama_id), r.account, recordTopics(r).join(','), r.data].join('|');
 }
 
 async function moveToReorgLog(tx: Tx, chainId: number, from: number, to: number, records: readonly EventRecord[]) {

@@ -48,23 +48,24 @@ function toJson(records: readonly object[]): string {
  */
 export type BulkWrite = { table: string; sql: SQL };
 
-type Value = string | number | bigint | readonly string[];
+type Value = string | number | bigint | readonly string[] | null;
+type Element = string | number | bigint | null;
 
 /**
  * Append-only rows in one INSERT: each column travels as one array parameter, unpacked by
  * `unnest`. The server parses flat arrays about as fast as COPY text, far faster than JSON, and
  * unlike COPY the statement can be pipelined with the rest of the transaction (one round trip
  * for the whole batch). Works the same on PGlite. A `text[]` column (hex strings only) travels
- * ':'-joined, since unnest would flatten a two-dimensional array.
+ * ':'-joined, since unnest would flatten a two-dimensional array; null is NULL.
  */
 export function appendRows<T>(table: string, columns: readonly Column[], items: readonly T[], row: (item: T) => readonly Value[]): BulkWrite | undefined {
   if (items.length === 0) return undefined;
-  const values: (string | number | bigint)[][] = columns.map(() => new Array<string | number | bigint>(items.length));
+  const values: Element[][] = columns.map(() => new Array<Element>(items.length));
   for (let i = 0; i < items.length; i++) {
     const r = row(items[i]!);
     for (let c = 0; c < columns.length; c++) {
       const v = r[c]!;
-      values[c]![i] = typeof v === 'object' ? v.join(':') : v;
+      values[c]![i] = v !== null && typeof v === 'object' ? v.join(':') : v;
     }
   }
   const names = columns.map(([n]) => `"${n}"`).join(', ');
@@ -82,14 +83,17 @@ const hexOrNumbers = /[^0-9a-fx:,-]/;
 const needsQuotes = /["{}\\\s]|null|^,|,,|,$|^$/i;
 
 /** A PostgreSQL array literal; elements are quoted only when some need it (hex and numbers never do). */
-function arrayLiteral(column: readonly (string | number | bigint)[]): string {
+function arrayLiteral(column: readonly Element[]): string {
+  if (column.includes(null)) return `{${column.map((v) => (v === null ? 'NULL' : quoted(v))).join(',')}}`;
   const plain = column.join(',');
   let commas = 0;
   for (let i = plain.indexOf(','); i !== -1; i = plain.indexOf(',', i + 1)) commas++;
   const noEmpty = plain !== '' && plain[0] !== ',' && plain[plain.length - 1] !== ',' && !plain.includes(',,');
   if (commas === column.length - 1 && noEmpty && (!hexOrNumbers.test(plain) || !needsQuotes.test(plain))) return `{${plain}}`;
-  return `{${column.map((v) => `"${String(v).replace(/["\\]/g, (ch) => `\\${ch}`)}"`).join(',')}}`;
+  return `{${column.map((v) => quoted(v as string | number | bigint)).join(',')}}`;
 }
+
+const quoted = (v: string | number | bigint) => `"${String(v).replace(/["\\]/g, (ch) => `\\${ch}`)}"`;
 
 /**
  * Runs bulk writes on one transaction, all at once: the driver pipelines them, so the database

@@ -1,0 +1,2 @@
+ALTER TABLE "events" ALTER COLUMN "topics" DROP NOT NULL;--> statement-breakpoint
+ALTER TABLE "orphaned_events" ALTER COLUMN "topics" DROP NOT NULL;
