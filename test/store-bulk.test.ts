@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendRows, runBulk } from '../src/store/bulk.ts';
+import { appendRows, runBulk, upsertRows } from '../src/store/bulk.ts';
 import { rows } from '../src/store/db.ts';
 import { eventsOfChamas, insertEvents } from '../src/store/events.ts';
 import { createTestDb, type TestDb } from './helpers/db.ts';
@@ -44,6 +44,13 @@ describe.each(['postgres', 'pglite'] as const)('bulk writes on %s', (kind) => {
     await db.orm.transaction((tx) => runBulk(tx, [appendRows('awkward', [['id', 'int8'], ['label', 'text'], ['tags', 'text[]'], ['amount', 'numeric']], items, (r) => [r.id, r.label, r.tags, r.amount])]));
     const back = await rows<{ id: number; label: string | null; tags: string[] | null; amount: string }>(db.orm, sql`SELECT id, label, tags, amount::text AS amount FROM awkward ORDER BY id`);
     expect(back.map((r) => ({ id: Number(r.id), label: r.label, tags: r.tags, amount: BigInt(r.amount) }))).toEqual(items);
+
+    // The same rows again, as upserts on the key: every value replaced, awkward ones included.
+    await db.orm.execute(sql`ALTER TABLE awkward ADD PRIMARY KEY (id)`);
+    const changed = items.map((r, i) => ({ ...r, label: items[(i + 1) % items.length]!.label, amount: BigInt(i) }));
+    await db.orm.transaction((tx) => runBulk(tx, [upsertRows('awkward', [['id', 'int8'], ['label', 'text'], ['tags', 'text[]'], ['amount', 'numeric']], ['id'], changed, (r) => [r.id, r.label, r.tags, r.amount])]));
+    const again = await rows<{ id: number; label: string | null; tags: string[] | null; amount: string }>(db.orm, sql`SELECT id, label, tags, amount::text AS amount FROM awkward ORDER BY id`);
+    expect(again.map((r) => ({ id: Number(r.id), label: r.label, tags: r.tags, amount: BigInt(r.amount) }))).toEqual(changed);
   });
 
   // Unprepared, each statement would wait for its parameter types before it could run, so a

@@ -3,7 +3,7 @@ import type { Address, Hex } from 'viem';
 import type { ChamaEvent } from '../decode/event.ts';
 import { createWorkingSet, type WorkingSet } from './fold.ts';
 import { chamaKey, type AccountRow, type ChamaRow, type MemberRow } from './rows.ts';
-import { appendRows, insertMany, recordset, runBulk, upsertMany, type BulkWrite, type Column } from '../store/bulk.ts';
+import { appendRows, recordset, runBulk, upsertRows, type BulkWrite, type Column, type Value } from '../store/bulk.ts';
 import { rows, type Executor } from '../store/db.ts';
 
 /** Reading and writing projection rows in bulk: one statement per table, never one per row. */
@@ -104,41 +104,10 @@ function toAccount(r: Raw): AccountRow {
   };
 }
 
-const chamaRecord = (c: ChamaRow) => ({
-  chain_id: c.chainId,
-  address: c.address,
-  chama_id: c.chamaId.toString(),
-  creator: c.creator,
-  name: c.name,
-  contribution_amount: c.contributionAmount?.toString() ?? null,
-  max_members: c.maxMembers?.toString() ?? null,
-  member_count: c.memberCount,
-  current_round: c.currentRound.toString(),
-  total_contributed: c.totalContributed.toString(),
-  total_paid_out: c.totalPaidOut.toString(),
-  created_at_block: c.createdAtBlock,
-  updated_at_block: c.updatedAtBlock,
-});
-const memberRecord = (m: MemberRow) => ({
-  chain_id: m.chainId,
-  address: m.address,
-  chama_id: m.chamaId.toString(),
-  member: m.member,
-  position: m.position,
-  joined_at_block: m.joinedAtBlock,
-  total_contributed: m.totalContributed.toString(),
-  total_received: m.totalReceived.toString(),
-  contributions: m.contributions,
-  updated_at_block: m.updatedAtBlock,
-});
-const accountRecord = (a: AccountRow) => ({
-  chain_id: a.chainId,
-  account: a.account,
-  chamas: a.chamas,
-  total_contributed: a.totalContributed.toString(),
-  total_received: a.totalReceived.toString(),
-  updated_at_block: a.updatedAtBlock,
-});
+/** One row of each table, its values in the order of its columns above. */
+const chamaValues = (c: ChamaRow) => [c.chainId, c.address, c.chamaId, c.creator, c.name, c.contributionAmount, c.maxMembers, c.memberCount, c.currentRound, c.totalContributed, c.totalPaidOut, c.createdAtBlock, c.updatedAtBlock];
+const memberValues = (m: MemberRow) => [m.chainId, m.address, m.chamaId, m.member, m.position, m.joinedAtBlock, m.totalContributed, m.totalReceived, m.contributions, m.updatedAtBlock];
+const accountValues = (a: AccountRow) => [a.chainId, a.account, a.chamas, a.totalContributed, a.totalReceived, a.updatedAtBlock];
 export type EntityKeys = {
   chamas: readonly { address: string; chamaId: bigint }[];
   members: readonly { address: string; chamaId: bigint; member: string }[];
@@ -182,25 +151,17 @@ export type ProjectionTarget = { fresh?: (table: ProjectionTable) => string };
 export function projectionWrites(ws: WorkingSet, parts: ProjectionParts, target: ProjectionTarget = {}): BulkWrite[] {
   const changed = <T>(map: Map<string, T>, keys: Set<string>) => [...keys].map((k) => map.get(k)!);
   const name = (table: ProjectionTable) => target.fresh?.(table) ?? table;
-  const write = (table: ProjectionTable, columns: readonly Column[], key: readonly string[], records: readonly object[]) =>
-    target.fresh ? insertMany(name(table), columns, records) : upsertMany(table, columns, key, records);
-  const writes: BulkWrite[] = [];
-  if (parts.chamas && ws.changed.chamas.size > 0) {
-    writes.push({ table: 'chamas', sql: write('chamas', chamaColumns, ['chain_id', 'address', 'chama_id'], changed(ws.chamas, ws.changed.chamas).map(chamaRecord)) });
-  }
-  if (parts.members && ws.changed.members.size > 0) {
-    writes.push({ table: 'members', sql: write('members', memberColumns, ['chain_id', 'address', 'chama_id', 'member'], changed(ws.members, ws.changed.members).map(memberRecord)) });
-  }
-  if (parts.accounts && ws.changed.accounts.size > 0) {
-    writes.push({ table: 'accounts', sql: write('accounts', accountColumns, ['chain_id', 'account'], changed(ws.accounts, ws.changed.accounts).map(accountRecord)) });
-  }
+  const write = <T>(table: ProjectionTable, columns: readonly Column[], key: readonly string[], items: readonly T[], values: (item: T) => Value[]) =>
+    target.fresh ? appendRows(name(table), columns, items, values) : upsertRows(table, columns, key, items, values);
+  const writes: (BulkWrite | undefined)[] = [];
+  if (parts.chamas) writes.push(write('chamas', chamaColumns, ['chain_id', 'address', 'chama_id'], changed(ws.chamas, ws.changed.chamas), chamaValues));
+  if (parts.members) writes.push(write('members', memberColumns, ['chain_id', 'address', 'chama_id', 'member'], changed(ws.members, ws.changed.members), memberValues));
+  if (parts.accounts) writes.push(write('accounts', accountColumns, ['chain_id', 'account'], changed(ws.accounts, ws.changed.accounts), accountValues));
   if (parts.transfers) {
-    const contributions = appendRows(name('contributions'), transferColumns('contributor'), ws.contributions, (t) => transferValues(t, t.contributor));
-    const payouts = appendRows(name('payouts'), transferColumns('recipient'), ws.payouts, (t) => transferValues(t, t.recipient));
-    if (contributions) writes.push(contributions);
-    if (payouts) writes.push(payouts);
+    writes.push(appendRows(name('contributions'), transferColumns('contributor'), ws.contributions, (t) => transferValues(t, t.contributor)));
+    writes.push(appendRows(name('payouts'), transferColumns('recipient'), ws.payouts, (t) => transferValues(t, t.recipient)));
   }
-  return writes;
+  return writes.filter((w) => w !== undefined);
 }
 
 type Transfer = { chainId: number; address: string; chamaId: bigint; amount: bigint; round: bigint; timestamp: bigint; blockNumber: number; txHash: Hex; logIndex: number };

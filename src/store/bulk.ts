@@ -19,14 +19,13 @@ export function insertMany(table: string, columns: readonly Column[], records: r
   return sql`INSERT INTO ${sql.raw(`"${table}"`)} (${sql.raw(names)}) SELECT ${sql.raw(names)} FROM ${recordset(columns, records)} ${sql.raw(onConflict)}`;
 }
 
-/** Insert, or replace the row with the same key. */
-export function upsertMany(table: string, columns: readonly Column[], key: readonly string[], records: readonly object[]): SQL {
+function onConflictUpdate(columns: readonly Column[], key: readonly string[]): string {
   const updates = columns
     .map(([n]) => n)
     .filter((n) => !key.includes(n))
     .map((n) => `"${n}" = excluded."${n}"`)
     .join(', ');
-  return insertMany(table, columns, records, `ON CONFLICT (${key.map((k) => `"${k}"`).join(', ')}) DO UPDATE SET ${updates}`);
+  return `ON CONFLICT (${key.map((k) => `"${k}"`).join(', ')}) DO UPDATE SET ${updates}`;
 }
 
 /**
@@ -48,7 +47,7 @@ function toJson(records: readonly object[]): string {
  */
 export type BulkWrite = { table: string; sql: SQL };
 
-type Value = string | number | bigint | readonly string[] | null;
+export type Value = string | number | bigint | readonly string[] | null;
 type Element = string | number | bigint | null;
 
 /**
@@ -59,6 +58,15 @@ type Element = string | number | bigint | null;
  * ':'-joined, since unnest would flatten a two-dimensional array; null is NULL.
  */
 export function appendRows<T>(table: string, columns: readonly Column[], items: readonly T[], row: (item: T) => readonly Value[]): BulkWrite | undefined {
+  return arrayInsert(table, columns, items, row, '');
+}
+
+/** The same statement, replacing the row with the same `key` when there is one. */
+export function upsertRows<T>(table: string, columns: readonly Column[], key: readonly string[], items: readonly T[], row: (item: T) => readonly Value[]): BulkWrite | undefined {
+  return arrayInsert(table, columns, items, row, onConflictUpdate(columns, key));
+}
+
+function arrayInsert<T>(table: string, columns: readonly Column[], items: readonly T[], row: (item: T) => readonly Value[], suffix: string): BulkWrite | undefined {
   if (items.length === 0) return undefined;
   const values: Element[][] = columns.map(() => new Array<Element>(items.length));
   for (let i = 0; i < items.length; i++) {
@@ -74,7 +82,7 @@ export function appendRows<T>(table: string, columns: readonly Column[], items: 
     values.map((column, c) => sql`${arrayLiteral(column)}::${sql.raw(columns[c]![1] === 'text[]' ? 'text' : columns[c]![1])}[]`),
     sql`, `,
   );
-  return { table, sql: sql`INSERT INTO ${sql.raw(`"${table}"`)} (${sql.raw(names)}) SELECT ${sql.raw(unpacked)} FROM unnest(${arrays}) AS r(${sql.raw(names)})` };
+  return { table, sql: sql`INSERT INTO ${sql.raw(`"${table}"`)} (${sql.raw(names)}) SELECT ${sql.raw(unpacked)} FROM unnest(${arrays}) AS r(${sql.raw(names)}) ${sql.raw(suffix)}` };
 }
 
 /** Hex strings and numbers (and their separators): nothing in them needs quotes. */
