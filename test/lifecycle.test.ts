@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { parseEther } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rebuildProjections } from '../src/projections/engine.ts';
@@ -5,6 +6,8 @@ import { startTestChain, type TestChain } from './helpers/chain.ts';
 import { createTestDb, type TestDb } from './helpers/db.ts';
 import { chainId, createTestIndexer, differencesFromChain, fullRound, group } from './helpers/indexing.ts';
 import { projectionChecksums, projectionSnapshot } from './helpers/projections.ts';
+import { waitFor } from './helpers/wait.ts';
+import { rows } from '../src/store/db.ts';
 
 /**
  * A scripted chama lifecycle on a real anvil, indexed in two phases: every projection equals
@@ -57,6 +60,18 @@ describe.each(['postgres', 'pglite'] as const)('lifecycle on %s', (kind) => {
     expect(snapshot.contributions).toHaveLength(12);
     await rebuildProjections(db, chainId);
     expect(await projectionSnapshot(db, chainId)).toEqual(snapshot);
+  });
+
+  it('the writer keeps the planner statistics of its tables up to date as it commits', async () => {
+    const fresh = await createTestDb(kind);
+    try {
+      const analyzed = async () => (await rows<{ n: number }>(fresh.orm, sql`SELECT count(*)::int8 AS n FROM pg_stats WHERE tablename IN ('events', 'members')`))[0]!.n;
+      expect(Number(await analyzed())).toBe(0);
+      await createTestIndexer(fresh, chain, { analyzeAfterEvents: 5 }).syncToHead();
+      await waitFor(async () => Number(await analyzed()) > 0, 'ANALYZE of events and members');
+    } finally {
+      await fresh.drop();
+    }
   });
 
   it('a second clean run over the same chain gives identical projection checksums', async () => {

@@ -12,6 +12,7 @@ import { createRangeSizer } from '../source/log-ranges.ts';
 import { readCursor, storedBlocks, type Cursor } from '../store/chain-state.ts';
 import type { Db } from '../store/db.ts';
 import { createLiveProjections } from '../projections/live.ts';
+import { createStatistics } from '../store/statistics.ts';
 import type { BulkWrite } from '../store/bulk.ts';
 import { commitBatch, prepareBatch, rewind } from './commit.ts';
 
@@ -60,6 +61,8 @@ export type IndexerOptions = {
   writer?: Mutex;
   /** How long one step may hold the writer lock while backfilling. */
   stepBudgetMs?: number;
+  /** Committed events before the first ANALYZE of the tables (then at each doubling). */
+  analyzeAfterEvents?: number;
 };
 
 /** Checks the node serves the chain we were told to index; returns its chain id. */
@@ -94,6 +97,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
   const listeners = new Set<(notice: IndexerNotice) => void>();
   const writer = options.writer ?? createMutex();
   const live = createLiveProjections();
+  const statistics = createStatistics(db, log, { firstAfter: options.analyzeAfterEvents ?? 50_000 });
   /** The writer lock's turn of this indexer's last step: any other turn since may have written. */
   let lastTurn = -1;
   let paused = false;
@@ -162,6 +166,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
     cursor = { blockNumber: tip.number, blockHash: tip.hash };
     return commitBatch(db, { chainId, eventCount: events.length, writes, headers: next.headers, from: before, finalized: next.finalized, relaxed: next.mode === 'historical' }).then(({ cursor: done, timings }) => {
       committed = done;
+      statistics.committed(events.length);
       const durationMs = Math.round(performance.now() - started);
       status.state = next.head - done.blockNumber <= options.confirmations ? 'live' : 'syncing';
       log.info(
