@@ -158,7 +158,9 @@ async function build(anvil: BenchAnvil, rpc: JsonRpc, artifact: Artifact, spec: 
   const plan = planTxs(spec);
   log(`planned ${plan.events} events in ${plan.txs.length} transactions over ${spec.blocks} blocks (${plan.chamas} chamas)`);
   const deployHash = await rpc.call<Hex>('eth_sendTransaction', [{ from, data: artifact.bytecode, gas: hexNumber(3_000_000) }]);
-  const receipt = await rpc.call<{ contractAddress: Hex; status: Hex }>('eth_getTransactionReceipt', [deployHash]);
+  // anvil may answer before it has mined the block: wait for the receipt.
+  let receipt: { contractAddress: Hex; status: Hex } | null = null;
+  while (!(receipt = await rpc.call<{ contractAddress: Hex; status: Hex } | null>('eth_getTransactionReceipt', [deployHash]))) await new Promise((r) => setTimeout(r, 20));
   if (receipt.status !== '0x1') throw new Error('ChamaBench deployment failed');
   const address = receipt.contractAddress.toLowerCase() as Hex;
   const random = rng(spec.seed ^ 0x5eed);
