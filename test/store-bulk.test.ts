@@ -55,11 +55,13 @@ describe.each(['postgres', 'pglite'] as const)('bulk writes on %s', (kind) => {
 
   // Unprepared, each statement would wait for its parameter types before it could run, so a
   // batch's statements could not be pipelined (see `prepared` in store/db.ts).
-  it.runIf(kind === 'postgres')('statements with parameters run prepared, in transactions too', async () => {
+  it.runIf(kind === 'postgres')('statements with parameters run prepared, in transactions too, and without JIT', async () => {
     const seen = await db.orm.transaction(async (tx) => {
       await rows(tx, sql`SELECT ${42}::int8 AS answer`);
       return rows<{ statement: string }>(tx, sql`SELECT statement FROM pg_prepared_statements WHERE statement LIKE ${'%AS answer%'}`);
     });
     expect(seen.length).toBeGreaterThan(0);
+    // And never JIT-compiled (see openPostgres).
+    expect(await rows<{ jit: string }>(db.orm, sql`SHOW jit`)).toEqual([{ jit: 'off' }]);
   });
 });

@@ -46,7 +46,9 @@ async function openPostgres(url: string, max: number): Promise<Db> {
     onnotice: () => {},
     // Block numbers, log indexes and counts are int8; they stay far below 2^53.
     types: { int8: { to: 20, from: [20], serialize: (v: number) => String(v), parse: (v: string) => Number(v) } },
-    connection: { application_name: 'chama-indexer' },
+    // JIT compiles plans the planner thinks are big; an indexer's queries are small and often
+    // misjudged (a lookup per chama was costed as 89k rows): 10-40 ms of compiling for 2 ms of work.
+    connection: { application_name: 'chama-indexer', jit: 'off' },
   });
   const orm = drizzlePostgres({ client: prepared(client), schema }) as unknown as Orm;
   return {
