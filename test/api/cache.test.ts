@@ -83,11 +83,11 @@ describe('cached reads', () => {
 
     await f.chain.actions.contribute(id, a3);
     const cursor = await f.indexer.syncToHead();
-    // Entries live 30 s or more: only the cursor check can drop this one within a second.
+    // Entries live 30 s or more: only the cursor check can drop this one within seconds.
     const after = await waitFor(async () => {
       const r = await get(`${base}/chamas/${id}`);
       return r.body.meta.indexedBlock === cursor!.blockNumber ? r : undefined;
-    }, 'the replica to see the new cursor', 1000);
+    }, 'the replica to see the new cursor', 3000);
     expect(after.body.data.totalContributed).toBe(parseEther('0.2').toString());
   });
 
