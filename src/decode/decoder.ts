@@ -115,9 +115,13 @@ const itemsByName = new Map(chamaEventsAbi.map((item) => [item.name as string, i
  * decoded when it was indexed (the events table keeps the raw log, not a decoded copy).
  */
 export function decodeStoredArgs(chainId: number, event: string, log: LogFields): Args {
+  return decodeArgs(chainId, storedItem(chainId, event, log), log);
+}
+
+function storedItem(chainId: number, event: string, log: Pick<LogFields, 'blockNumber' | 'logIndex'>): Item {
   const item = itemsByName.get(event);
   if (!item) throw new DecodeError(`stored event has an unknown name ${JSON.stringify(event)}`, { chain_id: chainId, block_number: log.blockNumber, log_index: log.logIndex });
-  return decodeArgs(chainId, item, log);
+  return item;
 }
 
 const topicOf = new Map(chamaEventsAbi.map((item, i) => [item.name as string, chamaTopics[i]!]));
@@ -129,8 +133,7 @@ const topicOf = new Map(chamaEventsAbi.map((item, i) => [item.name as string, ch
  * (rebuild), which then need not read the topics at all.
  */
 export function decodeStoredColumns(chainId: number, event: string, chamaId: bigint, account: Hex, log: Omit<LogFields, 'topics'>): Args {
-  const item = itemsByName.get(event);
-  if (!item) throw new DecodeError(`stored event has an unknown name ${JSON.stringify(event)}`, { chain_id: chainId, block_number: log.blockNumber, log_index: log.logIndex });
+  const item = storedItem(chainId, event, log);
   const fast = fastDataArgs(item.name, chamaId, account, log.data);
   if (fast) return fast;
   return slowArgs(chainId, { ...log, topics: canonicalTopics(event, chamaId, account) }, item);

@@ -65,7 +65,7 @@ async function currentAccount(db: Db, chainId: number, account: string, contract
            FROM members m WHERE m.chain_id = ${chainId} AND m.member = ${account} ${contract ? sql`AND m.address = ${contract}` : sql``}) AS memberships
         FROM (SELECT 1) one LEFT JOIN accounts a ON a.chain_id = ${chainId} AND a.account = ${account}`,
   );
-  const memberships = typeof row?.memberships === 'string' ? (JSON.parse(row.memberships) as MemberRaw[]) : (row?.memberships ?? []);
+  const memberships = row?.memberships ?? []; // json: both drivers parse it
   return {
     data: {
       address: account,
