@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -106,4 +106,48 @@ export function memoryOf(pid: number): { rssMb: number; peakMb: number } | undef
   } catch {
     return undefined;
   }
+}
+
+const ticksPerSecond = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU seconds (user + system, all threads) a process has used; with `children`, also those of
+ * its children that have exited (a PostgreSQL backend's time goes to the postmaster when it
+ * ends). Unlike wall time it leaves out time the host gave to other machines (steal), so it
+ * compares runs on a noisy machine.
+ */
+function cpuSeconds(stat: string, children: boolean): number {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 of proc(5): utime is field 14, stime 15, cutime 16, cstime 17.
+  const own = Number(fields[11]) + Number(fields[12]);
+  return (children ? own + Number(fields[13]) + Number(fields[14]) : own) / ticksPerSecond;
+}
+
+export function cpuSecondsOf(pid: number): number {
+  try {
+    return cpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'), false);
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU seconds of every process named `name` (e.g. postgres), exited children included. */
+export function cpuSecondsOfAll(name: string): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === name) total += cpuSeconds(stat, true);
+    } catch {
+      // the process ended between the listing and the read
+    }
+  }
+  return total;
 }

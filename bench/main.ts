@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { createPostgresDatabase, dropPostgresDatabase } from '../test/helpers/db.ts';
 import { freePort, startBenchAnvil } from './anvil.ts';
 import { anvilChainArgs, ensureChain, planTxs } from './chain.ts';
-import { memoryOf, spawnIndexer, type IndexerChild } from './child.ts';
+import { cpuSecondsOf, cpuSecondsOfAll, memoryOf, spawnIndexer, type IndexerChild } from './child.ts';
 import { createJsonRpc } from './jsonrpc.ts';
 import { measureDbLimit, measureRpcLimit, safeBlockRange } from './limits.ts';
 import { apiPaths, measureApi, measureLive, measureReorg, waitForIndexed } from './online.ts';
@@ -51,9 +51,10 @@ const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
 type Backfill = Results['backfill'][string];
 
-async function backfill(label: string, env: Record<string, string>, head: number, total: number, nodeArgs: string[] = []): Promise<Backfill> {
+async function backfill(label: string, env: Record<string, string>, head: number, total: number, anvilPid: number, nodeArgs: string[] = []): Promise<Backfill> {
   log(`backfill (${label}): chama-indexer index from block 0 to ${head}`);
   const started = performance.now();
+  const cpuBefore = { postgres: cpuSecondsOfAll('postgres'), anvil: cpuSecondsOf(anvilPid) };
   const child = spawnIndexer(['index'], env, { nodeArgs });
   let done = 0;
   let firstBatchAt: number | undefined;
@@ -79,11 +80,14 @@ async function backfill(label: string, env: Record<string, string>, head: number
     const last = await child.waitFor((l) => l.msg === 'batch committed' && Number(l.to_block) >= head, 1_800_000);
     const m = memoryOf(child.pid);
     if (m) peak = Math.max(peak, m.peakMb);
+    const perEvent = (seconds: number) => Math.round((seconds * 1e6) / done);
+    const cpu = { indexer: perEvent(cpuSecondsOf(child.pid)), postgres: perEvent(cpuSecondsOfAll('postgres') - cpuBefore.postgres), anvil: perEvent(cpuSecondsOf(anvilPid) - cpuBefore.anvil) };
     const seconds = (last.at - started) / 1000;
     const indexingSeconds = (last.at - (firstBatchAt ?? started)) / 1000;
     log(`  ${done} events in ${seconds.toFixed(1)} s (${Math.round(done / seconds)}/s), ${batches} batches, peak RSS ${peak.toFixed(0)} MB`);
+    log(`  CPU per event: indexer ${cpu.indexer} µs, postgres ${cpu.postgres} µs, anvil ${cpu.anvil} µs`);
     if (done !== total) throw new Error(`backfill (${label}) committed ${done} events, the chain holds ${total}`);
-    return { events: done, seconds, perSecond: done / seconds, startupSeconds: seconds - indexingSeconds, batches, peakRssMb: peak, rssAt10PercentMb: rssAt10 ?? NaN };
+    return { events: done, seconds, perSecond: done / seconds, startupSeconds: seconds - indexingSeconds, batches, peakRssMb: peak, rssAt10PercentMb: rssAt10 ?? NaN, cpuMicrosPerEvent: cpu };
   } finally {
     clearInterval(sampler);
     await child.stop();
@@ -148,7 +152,7 @@ async function main() {
       live: undefined,
       api: [],
     };
-    if (want('backfill')) results.backfill.postgres = await backfill('postgres', { ...chainEnv, DATABASE_URL: databaseUrl }, info.head, info.events, nodeArgs);
+    if (want('backfill')) results.backfill.postgres = await backfill('postgres', { ...chainEnv, DATABASE_URL: databaseUrl }, info.head, info.events, anvil.pid, nodeArgs);
 
     if (want('rebuild')) {
       log('rebuild: chama-indexer rebuild');
@@ -164,7 +168,7 @@ async function main() {
     if (!values['skip-pglite'] && want('pglite')) {
       const pgliteDir = path.join(dataDir, 'run-pglite');
       rmSync(pgliteDir, { recursive: true, force: true });
-      results.backfill.pglite = await backfill('pglite', { ...chainEnv, DATA_DIR: pgliteDir }, info.head, info.events);
+      results.backfill.pglite = await backfill('pglite', { ...chainEnv, DATA_DIR: pgliteDir }, info.head, info.events, anvil.pid);
       rmSync(pgliteDir, { recursive: true, force: true });
     }
 

@@ -9,7 +9,9 @@ import { decodeEventLog, type Hex, type Log } from 'viem';
 import { z } from 'zod';
 import { chamaEventsAbi, chamaTopics } from '../src/decode/abi.ts';
 import { createDecoder } from '../src/decode/decoder.ts';
-import { toRecord } from '../src/store/events.ts';
+import { eventRows, toRecord } from '../src/store/events.ts';
+import { createWorkingSet, foldEvents, touchedKeys } from '../src/projections/fold.ts';
+import { projectionWrites } from '../src/projections/persist.ts';
 import { startBenchAnvil } from './anvil.ts';
 import { anvilChainArgs, chainDir, readChainInfo } from './chain.ts';
 import { compileBenchContract } from './contract.ts';
@@ -83,3 +85,20 @@ time('JSON.stringify records, no replacer', () => records.map((r) => JSON.string
 time('COPY text lines for the same records', () =>
   records.map((rs) => rs.map((r) => `${r.chain_id}\t${r.block_number}\t${r.block_hash}\t${r.log_index}\t${r.tx_hash}\t${r.tx_index}\t${r.address}\t${r.event}\t${r.chama_id}\t${r.account}\t{${(r.topics ?? []).join(',')}}\t${r.data}\n`).join('')),
 );
+
+// The indexer's own stages, on the same events, as the backfill runs them per batch.
+time('eventRows: the events INSERT (store/events.ts)', () => decoded.map((d) => eventRows(d)));
+time('touchedKeys (projections/fold.ts)', () => decoded.map((d) => touchedKeys(d)));
+const foldAll = () => {
+  const ws = createWorkingSet();
+  return decoded.map((d) => {
+    ws.changed = { chamas: new Set(), members: new Set(), accounts: new Set() };
+    ws.contributions = [];
+    ws.payouts = [];
+    foldEvents(ws, d);
+    return { ...ws };
+  });
+};
+time('foldEvents per batch (projections/fold.ts)', foldAll);
+const folded = foldAll();
+time('projectionWrites per batch (projections/persist.ts)', () => folded.map((ws) => projectionWrites(ws, { chamas: true, members: true, accounts: true, transfers: true })));

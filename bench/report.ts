@@ -8,7 +8,7 @@ export type Results = {
   chain: ChainInfo & { cached: boolean; loadSeconds: number };
   settings: { pollIntervalMs: number; liveBlocks: number; apiSeconds: number; apiConnections: number; maxBlockRange: number };
   limits: { rpc: Rate & { events: number }; db: Rate; dbBare: Rate };
-  backfill: Record<string, { events: number; seconds: number; perSecond: number; startupSeconds: number; batches: number; peakRssMb: number; rssAt10PercentMb: number }>;
+  backfill: Record<string, { events: number; seconds: number; perSecond: number; startupSeconds: number; batches: number; peakRssMb: number; rssAt10PercentMb: number; cpuMicrosPerEvent?: { indexer: number; postgres: number; anvil: number } }>;
   rebuild: (Rate & { events: number; wallSeconds: number }) | undefined;
   reorg: ReorgResult | undefined;
   live: LiveResult | undefined;
@@ -34,6 +34,10 @@ export function printTable(r: Results): string {
   const pg = r.backfill.postgres;
   const backfillTarget = Number.isNaN(limit) ? ['(run the limits stage)', '-'] : [`>= ${n(limit / 2)} events/s`, check(pg ? pg.perSecond >= limit / 2 : undefined)];
   if (pg) rows.push([`backfill postgres (MAX_BLOCK_RANGE=${r.settings.maxBlockRange})`, `${n(pg.perSecond)} events/s, ${pg.seconds.toFixed(1)} s`, backfillTarget[0]!, backfillTarget[1]!]);
+  if (pg?.cpuMicrosPerEvent) {
+    const c = pg.cpuMicrosPerEvent;
+    rows.push(['  CPU per event (user+sys, no steal)', `indexer ${c.indexer} µs, postgres ${c.postgres} µs, anvil ${c.anvil} µs`, '', '-']);
+  }
   const lite = r.backfill.pglite;
   if (lite) rows.push(['backfill pglite', `${n(lite.perSecond)} events/s, ${lite.seconds.toFixed(1)} s`, '', '-']);
   if (r.rebuild && pg) rows.push(['rebuild (postgres)', `${n(r.rebuild.perSecond)} events/s, ${r.rebuild.seconds.toFixed(1)} s`, `>= ${n(2 * pg.perSecond)} events/s`, check(r.rebuild.perSecond >= 2 * pg.perSecond)]);
