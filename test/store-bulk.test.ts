@@ -38,19 +38,19 @@ describe.each(['postgres', 'pglite'] as const)('bulk writes on %s', (kind) => {
   });
 
   it('array parameters carry awkward strings, empty arrays and big numbers unchanged', async () => {
-    await db.orm.execute(sql`CREATE TABLE awkward (id int8, label text, tags text[], amount numeric(78,0))`);
+    await db.orm.execute(sql`CREATE TABLE awkward (id int8, label text, tags text[], amount numeric(78,0), delta int8)`);
     const labels = ['plain', '', 'NULL', 'null', 'a,b', '{x}', 'say "hi"', 'back\\slash', 'tab\tand\nnewline', ' spaced ', 'ünï🎉', null];
-    const items = labels.map((label, i) => ({ id: i, label, tags: i % 3 === 2 ? null : i % 2 ? [`0x${i}`, '0xff'] : [], amount: 2n ** 255n + BigInt(i) }));
-    await db.orm.transaction((tx) => runBulk(tx, [appendRows('awkward', [['id', 'int8'], ['label', 'text'], ['tags', 'text[]'], ['amount', 'numeric']], items, (r) => [r.id, r.label, r.tags, r.amount])]));
-    const back = await rows<{ id: number; label: string | null; tags: string[] | null; amount: string }>(db.orm, sql`SELECT id, label, tags, amount::text AS amount FROM awkward ORDER BY id`);
-    expect(back.map((r) => ({ id: Number(r.id), label: r.label, tags: r.tags, amount: BigInt(r.amount) }))).toEqual(items);
+    const items = labels.map((label, i) => ({ id: i, label, tags: i % 3 === 2 ? null : i % 2 ? [`0x${i}`, '0xff'] : [], amount: 2n ** 255n + BigInt(i), delta: i % 4 === 0 ? null : i - 5 }));
+    await db.orm.transaction((tx) => runBulk(tx, [appendRows('awkward', [['id', 'int8'], ['label', 'text'], ['tags', 'text[]'], ['amount', 'numeric'], ['delta', 'int8']], items, (r) => [r.id, r.label, r.tags, r.amount, r.delta])]));
+    const back = await rows<{ id: number; label: string | null; tags: string[] | null; amount: string; delta: number | null }>(db.orm, sql`SELECT id, label, tags, amount::text AS amount, delta FROM awkward ORDER BY id`);
+    expect(back.map((r) => ({ id: Number(r.id), label: r.label, tags: r.tags, amount: BigInt(r.amount), delta: r.delta === null ? null : Number(r.delta) }))).toEqual(items);
 
     // The same rows again, as upserts on the key: every value replaced, awkward ones included.
     await db.orm.execute(sql`ALTER TABLE awkward ADD PRIMARY KEY (id)`);
-    const changed = items.map((r, i) => ({ ...r, label: items[(i + 1) % items.length]!.label, amount: BigInt(i) }));
-    await db.orm.transaction((tx) => runBulk(tx, [upsertRows('awkward', [['id', 'int8'], ['label', 'text'], ['tags', 'text[]'], ['amount', 'numeric']], ['id'], changed, (r) => [r.id, r.label, r.tags, r.amount])]));
-    const again = await rows<{ id: number; label: string | null; tags: string[] | null; amount: string }>(db.orm, sql`SELECT id, label, tags, amount::text AS amount FROM awkward ORDER BY id`);
-    expect(again.map((r) => ({ id: Number(r.id), label: r.label, tags: r.tags, amount: BigInt(r.amount) }))).toEqual(changed);
+    const changed = items.map((r, i) => ({ ...r, label: items[(i + 1) % items.length]!.label, amount: BigInt(i), delta: i % 3 === 0 ? null : -i }));
+    await db.orm.transaction((tx) => runBulk(tx, [upsertRows('awkward', [['id', 'int8'], ['label', 'text'], ['tags', 'text[]'], ['amount', 'numeric'], ['delta', 'int8']], ['id'], changed, (r) => [r.id, r.label, r.tags, r.amount, r.delta])]));
+    const again = await rows<{ id: number; label: string | null; tags: string[] | null; amount: string; delta: number | null }>(db.orm, sql`SELECT id, label, tags, amount::text AS amount, delta FROM awkward ORDER BY id`);
+    expect(again.map((r) => ({ id: Number(r.id), label: r.label, tags: r.tags, amount: BigInt(r.amount), delta: r.delta === null ? null : Number(r.delta) }))).toEqual(changed);
   });
 
   // Unprepared, each statement would wait for its parameter types before it could run, so a

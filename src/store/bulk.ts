@@ -92,7 +92,19 @@ const needsQuotes = /["{}\\\s]|null|^,|,,|,$|^$/i;
 
 /** A PostgreSQL array literal; elements are quoted only when some need it (hex and numbers never do). */
 function arrayLiteral(column: readonly Element[]): string {
-  if (column.includes(null)) return `{${column.map((v) => (v === null ? 'NULL' : quoted(v))).join(',')}}`;
+  // Numbers and bigints print as themselves: no scan of the text (most columns of a batch).
+  let numeric = true;
+  let nulls = false;
+  for (let i = 0; i < column.length; i++) {
+    const v = column[i];
+    if (v === null) nulls = true;
+    else if (typeof v !== 'number' && typeof v !== 'bigint') {
+      numeric = false;
+      break;
+    }
+  }
+  if (numeric) return `{${(nulls ? column.map((v) => v ?? 'NULL') : column).join(',')}}`;
+  if (nulls || column.includes(null)) return `{${column.map((v) => (v === null ? 'NULL' : quoted(v))).join(',')}}`;
   const plain = column.join(',');
   let commas = 0;
   for (let i = plain.indexOf(','); i !== -1; i = plain.indexOf(',', i + 1)) commas++;
