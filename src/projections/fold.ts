@@ -1,7 +1,7 @@
 import type { FoldEvent } from '../decode/event.ts';
 import { eventAccount, never } from '../decode/event.ts';
 import { reduceAccount, reduceChama, reduceMember } from './reducers.ts';
-import { chamaKey, memberKey, type AccountRow, type ChamaRow, type ContributionRow, type MemberRow, type PayoutRow } from './rows.ts';
+import { chamaKey, memberKey, memberKeyOf, type AccountRow, type ChamaRow, type ContributionRow, type MemberRow, type PayoutRow } from './rows.ts';
 
 /**
  * The rows a fold works on, in memory, and which of them the fold changed. A live batch starts
@@ -34,7 +34,7 @@ export function foldEvents(ws: WorkingSet, events: readonly FoldEvent[]): Workin
   for (const e of events) {
     const account = eventAccount(e);
     const ck = chamaKey(e.address, e.args.chamaId);
-    const mk = memberKey(e.address, e.args.chamaId, account);
+    const mk = memberKeyOf(ck, account);
     const chamaBefore = ws.chamas.get(ck);
 
     const member = reduceMember(ws.members.get(mk), e, chamaBefore);

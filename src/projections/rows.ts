@@ -57,4 +57,6 @@ export type ContributionRow = TransferRow & { contributor: Address };
 export type PayoutRow = TransferRow & { recipient: Address };
 
 export const chamaKey = (address: string, chamaId: bigint) => `${address}:${chamaId}`;
-export const memberKey = (address: string, chamaId: bigint, member: string) => `${address}:${chamaId}:${member}`;
+export const memberKey = (address: string, chamaId: bigint, member: string) => memberKeyOf(chamaKey(address, chamaId), member);
+/** The same key from the chama's: one bigint-to-decimal conversion per event instead of two. */
+export const memberKeyOf = (chamaKey: string, member: string) => `${chamaKey}:${member}`;
