@@ -144,9 +144,14 @@ export function decodeStoredColumns(chainId: number, event: string, chamaId: big
  * the chama id and the account, each one 32-byte word in lower-case hex.
  */
 export function canonicalTopics(event: string, chamaId: bigint, account: Hex): [Hex, Hex, Hex] {
+  return [canonicalTopic0(event), `0x${chamaId.toString(16).padStart(64, '0')}`, `0x${account.slice(2).toLowerCase().padStart(64, '0')}`];
+}
+
+/** topic0 of the Chama event with this name. */
+export function canonicalTopic0(event: string): Hex {
   const topic0 = topicOf.get(event);
   if (!topic0) throw new DecodeError(`unknown event name ${JSON.stringify(event)}`);
-  return [topic0, `0x${chamaId.toString(16).padStart(64, '0')}`, `0x${account.slice(2).toLowerCase().padStart(64, '0')}`];
+  return topic0;
 }
 
 function slowArgs(chainId: number, log: LogFields, item: Item): Args {

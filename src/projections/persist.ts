@@ -10,9 +10,9 @@ import { rows, type Executor } from '../store/db.ts';
 
 const chamaColumns: readonly Column[] = [
   ['chain_id', 'int8'],
-  ['address', 'text'],
+  ['address', 'hex'],
   ['chama_id', 'numeric'],
-  ['creator', 'text'],
+  ['creator', 'hex'],
   ['name', 'text'],
   ['contribution_amount', 'numeric'],
   ['max_members', 'numeric'],
@@ -25,9 +25,9 @@ const chamaColumns: readonly Column[] = [
 ];
 const memberColumns: readonly Column[] = [
   ['chain_id', 'int8'],
-  ['address', 'text'],
+  ['address', 'hex'],
   ['chama_id', 'numeric'],
-  ['member', 'text'],
+  ['member', 'hex'],
   ['position', 'int8'],
   ['joined_at_block', 'int8'],
   ['total_contributed', 'numeric'],
@@ -37,7 +37,7 @@ const memberColumns: readonly Column[] = [
 ];
 const accountColumns: readonly Column[] = [
   ['chain_id', 'int8'],
-  ['account', 'text'],
+  ['account', 'hex'],
   ['chamas', 'int8'],
   ['total_contributed', 'numeric'],
   ['total_received', 'numeric'],
@@ -45,14 +45,14 @@ const accountColumns: readonly Column[] = [
 ];
 const transferColumns = (who: string): readonly Column[] => [
   ['chain_id', 'int8'],
-  ['address', 'text'],
+  ['address', 'hex'],
   ['chama_id', 'numeric'],
-  [who, 'text'],
+  [who, 'hex'],
   ['amount', 'numeric'],
   ['round', 'numeric'],
   ['timestamp', 'numeric'],
   ['block_number', 'int8'],
-  ['tx_hash', 'text'],
+  ['tx_hash', 'hex'],
   ['log_index', 'int8'],
 ];
 

@@ -1,7 +1,12 @@
 import { sql, type SQL } from 'drizzle-orm';
 
-/** A column of a bulk statement: its name and the SQL type its JSON value is read as. */
+/**
+ * A column of a bulk statement: its name and the SQL type its value is read as. `hex` is text
+ * that holds only hex strings the RPC boundary has validated (hashes, addresses, log data):
+ * array parameters carry those without scanning them for characters that need quotes.
+ */
 export type Column = readonly [name: string, type: string];
+const sqlType = (type: string) => (type === 'hex' ? 'text' : type);
 
 /**
  * Many rows in one statement: the rows travel as one JSON parameter and are unpacked by
@@ -10,7 +15,7 @@ export type Column = readonly [name: string, type: string];
  */
 export function recordset(columns: readonly Column[], records: readonly object[]): SQL {
   const json = toJson(records);
-  const spec = columns.map(([name, type]) => `"${name}" ${type}`).join(', ');
+  const spec = columns.map(([name, type]) => `"${name}" ${sqlType(type)}`).join(', ');
   return sql`jsonb_to_recordset(${json}::jsonb) AS r(${sql.raw(spec)})`;
 }
 
@@ -79,7 +84,10 @@ function arrayInsert<T>(table: string, columns: readonly Column[], items: readon
   const names = columns.map(([n]) => `"${n}"`).join(', ');
   const unpacked = columns.map(([n, type]) => (type === 'text[]' ? `string_to_array(r."${n}", ':')` : `r."${n}"`)).join(', ');
   const arrays = sql.join(
-    values.map((column, c) => sql`${arrayLiteral(column)}::${sql.raw(columns[c]![1] === 'text[]' ? 'text' : columns[c]![1])}[]`),
+    values.map((column, c) => {
+      const type = columns[c]![1];
+      return sql`${arrayLiteral(column, type === 'hex')}::${sql.raw(type === 'text[]' ? 'text' : sqlType(type))}[]`;
+    }),
     sql`, `,
   );
   return { table, sql: sql`INSERT INTO ${sql.raw(`"${table}"`)} (${sql.raw(names)}) SELECT ${sql.raw(unpacked)} FROM unnest(${arrays}) AS r(${sql.raw(names)}) ${sql.raw(suffix)}` };
@@ -90,8 +98,11 @@ const hexOrNumbers = /[^0-9a-fx:,-]/;
 /** Elements that would not read back as themselves without quotes. */
 const needsQuotes = /["{}\\\s]|null|^,|,,|,$|^$/i;
 
-/** A PostgreSQL array literal; elements are quoted only when some need it (hex and numbers never do). */
-function arrayLiteral(column: readonly Element[]): string {
+/**
+ * A PostgreSQL array literal; elements are quoted only when some need it (hex and numbers never
+ * do). `hex` columns skip the scan for such characters, not the count of separators.
+ */
+function arrayLiteral(column: readonly Element[], hex: boolean): string {
   // Numbers and bigints print as themselves: no scan of the text (most columns of a batch).
   let numeric = true;
   let nulls = false;
@@ -109,7 +120,7 @@ function arrayLiteral(column: readonly Element[]): string {
   let commas = 0;
   for (let i = plain.indexOf(','); i !== -1; i = plain.indexOf(',', i + 1)) commas++;
   const noEmpty = plain !== '' && plain[0] !== ',' && plain[plain.length - 1] !== ',' && !plain.includes(',,');
-  if (commas === column.length - 1 && noEmpty && (!hexOrNumbers.test(plain) || !needsQuotes.test(plain))) return `{${plain}}`;
+  if (commas === column.length - 1 && noEmpty && (hex || !hexOrNumbers.test(plain) || !needsQuotes.test(plain))) return `{${plain}}`;
   return `{${column.map((v) => quoted(v as string | number | bigint)).join(',')}}`;
 }
 

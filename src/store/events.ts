@@ -2,23 +2,23 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Address, Hex } from 'viem';
 import type { ChamaEvent, FoldEvent } from '../decode/event.ts';
 import { eventAccount } from '../decode/event.ts';
-import { canonicalTopics, decodeStoredArgs, decodeStoredColumns } from '../decode/decoder.ts';
+import { canonicalTopic0, canonicalTopics, decodeStoredArgs, decodeStoredColumns } from '../decode/decoder.ts';
 import { appendRows, recordset, runBulk, type BulkWrite, type Column } from './bulk.ts';
 import { rows, type Executor } from './db.ts';
 
 export const eventColumns: readonly Column[] = [
   ['chain_id', 'int8'],
   ['block_number', 'int8'],
-  ['block_hash', 'text'],
+  ['block_hash', 'hex'],
   ['log_index', 'int8'],
-  ['tx_hash', 'text'],
+  ['tx_hash', 'hex'],
   ['tx_index', 'int8'],
-  ['address', 'text'],
+  ['address', 'hex'],
   ['event', 'text'],
   ['chama_id', 'numeric'],
-  ['account', 'text'],
+  ['account', 'hex'],
   ['topics', 'text[]'],
-  ['data', 'text'],
+  ['data', 'hex'],
 ];
 const selectList = sql.raw(eventColumns.map(([n]) => `"${n}"`).join(', '));
 
@@ -94,11 +94,22 @@ export async function insertEvents(ex: Executor, events: readonly ChamaEvent[]):
  */
 export function eventRows(events: readonly ChamaEvent[]): BulkWrite | undefined {
   return appendRows('events', eventColumns, events, (e) => {
-    const account = eventAccount(e);
-    const canonical = canonicalTopics(e.event, e.args.chamaId, account);
-    const stored = e.topics.length === 3 && e.topics[0] === canonical[0] && e.topics[1] === canonical[1] && e.topics[2] === canonical[2] ? null : e.topics;
-    return [e.chainId, e.blockNumber, e.blockHash, e.logIndex, e.txHash, e.txIndex, e.address, e.event, e.args.chamaId, account, stored, e.data];
+    const stored = hasCanonicalTopics(e) ? null : e.topics;
+    return [e.chainId, e.blockNumber, e.blockHash, e.logIndex, e.txHash, e.txIndex, e.address, e.event, e.args.chamaId, eventAccount(e), stored, e.data];
   });
+}
+
+const lowerWord = /^0x[0-9a-f]{64}$/;
+const lowerAddressWord = /^0x0{24}[0-9a-f]{40}$/;
+
+/**
+ * Whether `canonicalTopics(event, chamaId, account)` gives back this event's topics, without
+ * building them: the decoded chama id and account were read from topic1 and topic2, so those
+ * are canonical exactly when they are lower-case words (and topic2 has an address's zero bytes).
+ */
+function hasCanonicalTopics(e: ChamaEvent): boolean {
+  const [t0, t1, t2] = e.topics;
+  return e.topics.length === 3 && t0 === canonicalTopic0(e.event) && lowerWord.test(t1!) && lowerAddressWord.test(t2!);
 }
 
 /** Canonical events of these chamas, in chain order (optionally up to a block). */
