@@ -143,10 +143,12 @@ export function createIndexer(options: IndexerOptions): Indexer {
             inflight = undefined;
             return await handle(next, started);
           }
-          const events = decoder.decode(next.logs);
+          // The raw logs are not kept for the commit: garbage before it ends, not after.
+          const { logs, ...batch } = next;
+          const events = decoder.decode(logs);
           const writes = await prepareBatch(db, live, chainId, events);
           await inflight;
-          inflight = commit(next, events, writes, started);
+          inflight = commit(batch, events, writes, started);
           if (performance.now() > deadline) break;
         }
         await inflight;
@@ -160,7 +162,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
     });
 
   /** Starts committing a batch; `cursor` moves at once so the next fetch can start from it. */
-  function commit(next: Extract<SourceEvent, { kind: 'batch' }>, events: ChamaEvent[], writes: BulkWrite[], started: number): Promise<void> {
+  function commit(next: Omit<Extract<SourceEvent, { kind: 'batch' }>, 'logs'>, events: ChamaEvent[], writes: BulkWrite[], started: number): Promise<void> {
     const before = cursor;
     const tip = next.headers[next.headers.length - 1]!;
     cursor = { blockNumber: tip.number, blockHash: tip.hash };

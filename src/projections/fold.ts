@@ -74,11 +74,14 @@ export function touchedKeys(events: readonly FoldEvent[]) {
   const chamas = new Map<string, { address: string; chamaId: bigint }>();
   const members = new Map<string, { address: string; chamaId: bigint; member: string }>();
   const accounts = new Set<string>();
+  // A key object only for a key not seen yet: most events of a batch touch rows seen before.
   for (const e of events) {
     const account = eventAccount(e);
-    chamas.set(chamaKey(e.address, e.args.chamaId), { address: e.address, chamaId: e.args.chamaId });
+    const ck = chamaKey(e.address, e.args.chamaId);
+    if (!chamas.has(ck)) chamas.set(ck, { address: e.address, chamaId: e.args.chamaId });
     if (e.event !== 'ChamaCreated') {
-      members.set(memberKey(e.address, e.args.chamaId, account), { address: e.address, chamaId: e.args.chamaId, member: account });
+      const mk = memberKeyOf(ck, account);
+      if (!members.has(mk)) members.set(mk, { address: e.address, chamaId: e.args.chamaId, member: account });
       accounts.add(account);
     }
   }
