@@ -108,6 +108,10 @@ export const orphanedEvents = pgTable(
   (t) => [primaryKey({ columns: [t.reorgId, t.blockHash, t.logIndex] })],
 );
 
+/**
+ * chamas, members and accounts are rewritten by every batch that touches a row: migration 0006
+ * gives them fillfactor 70 (drizzle-kit does not model it), so updates stay on their page.
+ */
 export const chamas = pgTable(
   'chamas',
   {

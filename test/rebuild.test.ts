@@ -32,6 +32,7 @@ async function catalog(db: TestDb) {
     out[`${table}:indexes`] = await rows(db.orm, sql`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ${table} ORDER BY indexname`);
     out[`${table}:constraints`] = await rows(db.orm, sql`SELECT conname, contype, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = ${table}::regclass ORDER BY conname`);
     out[`${table}:columns`] = await rows(db.orm, sql`SELECT column_name, data_type, collation_name, is_nullable, column_default FROM information_schema.columns WHERE table_name = ${table} ORDER BY ordinal_position`);
+    out[`${table}:options`] = await rows(db.orm, sql`SELECT reloptions FROM pg_class WHERE oid = ${table}::regclass`);
   }
   out.leftovers = await rows(db.orm, sql`SELECT tablename FROM pg_tables WHERE tablename LIKE '%fresh%'`);
   return out;

@@ -13,12 +13,15 @@ import { rows, type Executor } from './db.ts';
 export const freshName = (table: string) => `${table}__fresh`;
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
-/** Empty copies of `tables` (same columns, defaults and checks), holding the rows of other chains. */
+/** Empty copies of `tables` (same columns, defaults, checks and storage options such as fillfactor), holding the rows of other chains. */
 export async function createFreshTables(tx: Executor, tables: readonly string[], chainId: number): Promise<void> {
   for (const table of tables) {
     const fresh = sql.raw(quote(freshName(table)));
     await tx.execute(sql`DROP TABLE IF EXISTS ${fresh}`);
     await tx.execute(sql`CREATE TABLE ${fresh} (LIKE ${sql.raw(quote(table))} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
+    const [stored] = await rows<{ options: string[] | null }>(tx, sql`SELECT reloptions AS options FROM pg_class WHERE oid = ${table}::regclass`);
+    // Catalog text such as `fillfactor=70`: names and values PostgreSQL itself has checked.
+    if (stored?.options?.length) await tx.execute(sql`ALTER TABLE ${fresh} SET (${sql.raw(stored.options.join(', '))})`);
     await tx.execute(sql`INSERT INTO ${fresh} SELECT * FROM ${sql.raw(quote(table))} WHERE chain_id <> ${chainId}`);
   }
 }
