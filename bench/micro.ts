@@ -93,12 +93,10 @@ const foldAll = () => {
   const ws = createWorkingSet();
   return decoded.map((d) => {
     ws.changed = { chamas: new Set(), members: new Set(), accounts: new Set() };
-    ws.contributions = [];
-    ws.payouts = [];
     foldEvents(ws, d);
     return { ...ws };
   });
 };
 time('foldEvents per batch (projections/fold.ts)', foldAll);
 const folded = foldAll();
-time('projectionWrites per batch (projections/persist.ts)', () => folded.map((ws) => projectionWrites(ws, { chamas: true, members: true, accounts: true, transfers: true })));
+time('projectionWrites per batch (projections/persist.ts)', () => folded.map((ws) => projectionWrites(ws, { chamas: true, members: true, accounts: true })));

@@ -115,7 +115,7 @@ describe('processes', () => {
       await createTestIndexer(db, chain).syncToHead();
       const good = await projectionChecksums(db, chainId);
       await db.orm.execute(sql`UPDATE chamas SET total_contributed = 0, member_count = 99`);
-      await db.orm.execute(sql`DELETE FROM payouts WHERE chama_id = 1`);
+      await db.orm.execute(sql`DELETE FROM members WHERE chama_id = 1`);
       expect(await projectionChecksums(db, chainId)).not.toEqual(good);
 
       const rebuild = runCli(['rebuild'], { DATABASE_URL: db.url! });

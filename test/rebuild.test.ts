@@ -54,7 +54,7 @@ describe.each(['pglite', 'postgres'] as const)('rebuild on %s', (kind) => {
     const before = await catalog(db);
     const [target, other] = chains as [number, number];
     await db.orm.execute(sql`UPDATE chamas SET total_contributed = 0, name = 'corrupted' WHERE chain_id = ${target}`);
-    await db.orm.execute(sql`DELETE FROM contributions WHERE chain_id = ${target} AND log_index % 2 = 0`);
+    await db.orm.execute(sql`DELETE FROM accounts WHERE chain_id = ${target} AND account < '0x8'`);
     await db.orm.execute(sql`DELETE FROM members WHERE chain_id = ${target} AND position = 1`);
     expect(await projectionSnapshot(db, target)).not.toEqual(indexed[target]);
 

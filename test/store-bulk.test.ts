@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendRows, runBulk, upsertRows } from '../src/store/bulk.ts';
 import { rows } from '../src/store/db.ts';
-import { eventsOfChamas, insertEvents } from '../src/store/events.ts';
+import { eventsOfChamas, insertEvents, transfersOfChama } from '../src/store/events.ts';
 import { createTestDb, type TestDb } from './helpers/db.ts';
 import { encodeLog, synthesize } from './helpers/synthetic.ts';
 
@@ -35,6 +35,35 @@ describe.each(['postgres', 'pglite'] as const)('bulk writes on %s', (kind) => {
     const stored = await rows<{ log_index: number; topics: string[] | null }>(db.orm, sql`SELECT log_index, topics FROM events WHERE chain_id = 6 ORDER BY block_number, log_index`);
     expect(stored.map((r) => r.topics)).toEqual([null, null, odd.topics]);
     expect(await eventsOfChamas(db.orm, 6, [{ address: odd.address, chamaId: odd.args.chamaId }])).toEqual(events);
+  });
+
+  it("a chama's contributions come from its events, filtered by round (in any hex case), account and position", async () => {
+    const choices = [{ kind: 'create', pick: 0, size: 0 }, ...[1, 2].map((size) => ({ kind: 'join', pick: 0, size }) as const), ...[1, 2, 3, 4, 5, 6].map((size) => ({ kind: 'contribute', pick: 0, size }) as const)] as const;
+    const { events } = synthesize(choices as never, { chainId: 8, firstBlock: 1, fork: 'transfers' });
+    const paid = events.filter((e) => e.event === 'ContributionMade');
+    expect(paid.length).toBeGreaterThanOrEqual(4);
+    // Rounds whose words differ only past the last hex digit, and one log in upper-case hex.
+    [16n, 255n, 256n, 255n].forEach((round, i) => {
+      const e = paid[i]!;
+      if (e.event !== 'ContributionMade') return;
+      e.args.round = round;
+      Object.assign(e, encodeLog(e));
+    });
+    paid[3]!.data = paid[3]!.data.toUpperCase().replace(/^0X/, '0x') as `0x${string}`;
+    await db.orm.transaction((tx) => insertEvents(tx, events));
+    const chama = { address: paid[0]!.address, chamaId: (paid[0]!.args as { chamaId: bigint }).chamaId };
+    const all = await transfersOfChama(db.orm, 8, { ...chama, event: 'ContributionMade', limit: 100 });
+    expect(all.map((t) => [t.blockNumber, t.logIndex, t.args.round])).toEqual(paid.map((e) => [e.blockNumber, e.logIndex, (e.args as { round: bigint }).round]));
+    for (const round of [16, 255, 256, 1, 4096]) {
+      const got = await transfersOfChama(db.orm, 8, { ...chama, event: 'ContributionMade', round, limit: 100 });
+      expect(got).toEqual(all.filter((t) => t.args.round === BigInt(round)));
+    }
+    const who = all[1]!.args.contributor;
+    expect(await transfersOfChama(db.orm, 8, { ...chama, event: 'ContributionMade', account: who, limit: 100 })).toEqual(all.filter((t) => t.args.contributor === who));
+    const after = [all[1]!.blockNumber, all[1]!.logIndex] as const;
+    expect(await transfersOfChama(db.orm, 8, { ...chama, event: 'ContributionMade', after, limit: 2 })).toEqual(all.slice(2, 4));
+    const payouts = await transfersOfChama(db.orm, 8, { ...chama, event: 'PayoutProcessed', limit: 100 });
+    expect(payouts.map((t) => [t.blockNumber, t.logIndex])).toEqual(events.filter((e) => e.event === 'PayoutProcessed').map((e) => [e.blockNumber, e.logIndex]));
   });
 
   it('array parameters carry awkward strings, empty arrays and big numbers unchanged', async () => {

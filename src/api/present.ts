@@ -1,4 +1,5 @@
 import type { ChamaRow } from '../projections/rows.ts';
+import type { Transfer } from '../store/events.ts';
 
 /** Projection rows as the API shows them (SPEC §4): uint256 as decimal strings, counts as numbers. */
 export function presentChama(c: ChamaRow) {
@@ -37,19 +38,18 @@ export function presentMember(m: MemberRaw) {
   };
 }
 
-export type TransferRaw = { chama_id: string; amount: string; round: string; timestamp: string; block_number: number; tx_hash: string; log_index: number };
-
-function presentTransfer(t: TransferRaw) {
+/** A contribution or payout: the event's arguments and where it sits in the chain. */
+function presentTransfer(t: Transfer) {
   return {
-    chamaId: dec(t.chama_id),
-    amount: dec(t.amount),
-    round: num(t.round),
-    timestamp: num(t.timestamp),
-    blockNumber: num(t.block_number),
-    txHash: t.tx_hash,
-    logIndex: num(t.log_index),
+    chamaId: t.args.chamaId.toString(),
+    amount: t.args.amount.toString(),
+    round: Number(t.args.round),
+    timestamp: Number(t.args.timestamp),
+    blockNumber: t.blockNumber,
+    txHash: t.txHash,
+    logIndex: t.logIndex,
   };
 }
 
-export const presentContribution = (t: TransferRaw & { contributor: string }) => ({ ...presentTransfer(t), contributor: t.contributor });
-export const presentPayout = (t: TransferRaw & { recipient: string }) => ({ ...presentTransfer(t), recipient: t.recipient });
+export const presentContribution = (t: Transfer<'ContributionMade'>) => ({ ...presentTransfer(t), contributor: t.args.contributor });
+export const presentPayout = (t: Transfer<'PayoutProcessed'>) => ({ ...presentTransfer(t), recipient: t.args.recipient });

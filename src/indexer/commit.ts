@@ -5,7 +5,6 @@ import type { BlockHeader } from '../rpc/client.ts';
 import { refold } from '../projections/engine.ts';
 import type { LiveProjections } from '../projections/live.ts';
 import { runBulk, type BulkWrite } from '../store/bulk.ts';
-import { deleteTransfersOfEvents } from '../projections/persist.ts';
 import { deleteBlocksAbove, moveCursor, pruneBlocks, saveBlocks, type BlockRef, type Cursor } from '../store/chain-state.ts';
 import { rows, type Db } from '../store/db.ts';
 import { eventColumns, eventRows, fromRecord, type EventRecord } from '../store/events.ts';
@@ -57,8 +56,7 @@ export type RewindResult = { reorgId: number; orphaned: ChamaEvent[]; cursor: Cu
 
 /**
  * Rewinds to the common ancestor in one transaction: events above it move to the reorg log
- * (never vanish), the contributions and payouts of those events are deleted, the aggregates the orphaned
- * events touched are re-folded from the canonical events, and the cursor goes back.
+ * (never vanish), the aggregates the orphaned events touched are re-folded from the canonical events, and the cursor goes back.
  */
 export async function rewind(db: Db, args: { chainId: number; ancestor: BlockRef; oldTip: Cursor; newHash: Hex; finalized: number }): Promise<RewindResult> {
   const { chainId, ancestor, oldTip, newHash, finalized } = args;
@@ -78,7 +76,6 @@ export async function rewind(db: Db, args: { chainId: number; ancestor: BlockRef
           INSERT INTO orphaned_events (reorg_id, ${list}) SELECT ${reorgId}, ${list} FROM moved RETURNING ${list}`,
     );
     const orphaned = moved.map(fromRecord);
-    await deleteTransfersOfEvents(tx, chainId, orphaned);
     await refold(tx, chainId, orphaned);
     await deleteBlocksAbove(tx, chainId, ancestor.number);
     await tx.execute(sql`UPDATE reorgs SET orphaned_events = ${orphaned.length} WHERE id = ${reorgId}`);

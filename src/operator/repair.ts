@@ -50,7 +50,7 @@ export async function repair(args: { db: Db; rpc: Rpc; chainId: number; addresse
     resynced.push(await resync({ db, rpc, chainId, addresses, from: args.startBlock, maxBlockRange: args.maxBlockRange, logger, ...(signal ? { signal } : {}) }));
   }
   if (projectionOnly.size + accounts.size > 0) {
-    await db.orm.transaction((tx) => refoldEntities(tx, chainId, { chamas: [...projectionOnly.values()], accounts: [...accounts] }, { transfers: true }));
+    await db.orm.transaction((tx) => refoldEntities(tx, chainId, { chamas: [...projectionOnly.values()], accounts: [...accounts] }));
   }
   const refolded = [...projectionOnly.keys()];
   logger.info({ chain_id: chainId, refolded_chamas: refolded.length, refolded_accounts: accounts.size, resynced: resynced.length }, 'repair applied; verifying again');

@@ -49,7 +49,7 @@ export type ResyncArgs = {
 /**
  * Fetches a range again and makes the stored events match the chain (the chain wins): missing
  * events are inserted, extra and different ones move to the reorg log (never vanish), and every
- * chama and account they touch is re-folded, contributions and payouts included. Works chunk by
+ * chama and account they touch is re-folded. Works chunk by
  * chunk so memory stays flat on long ranges. The caller holds the writer lock.
  */
 export async function resync(args: ResyncArgs): Promise<ResyncSummary> {
@@ -107,7 +107,7 @@ export async function resync(args: ResyncArgs): Promise<ResyncSummary> {
 
   if (touched.length > 0) {
     const keys = touchedKeys(touched);
-    await db.orm.transaction((tx) => refoldEntities(tx, chainId, keys, { transfers: true }));
+    await db.orm.transaction((tx) => refoldEntities(tx, chainId, keys));
     summary.refoldedChamas = keys.chamas.length;
     summary.refoldedAccounts = keys.accounts.length;
   }

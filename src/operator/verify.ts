@@ -4,7 +4,7 @@ import { FatalError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { mapPool } from '../common/pool.ts';
 import { createWorkingSet, foldEvents, type WorkingSet } from '../projections/fold.ts';
-import { readAccountRows, readChamaRows, readMemberRows, transferSums } from '../projections/persist.ts';
+import { readAccountRows, readChamaRows, readMemberRows } from '../projections/persist.ts';
 import { chamaKey, memberKey, type AccountRow, type ChamaRow, type MemberRow } from '../projections/rows.ts';
 import type { Rpc } from '../rpc/client.ts';
 import { readCursor } from '../store/chain-state.ts';
@@ -50,11 +50,10 @@ type Stored = {
   members: Map<string, MemberRow>;
   /** The projections as the stored events fold them: differs from `chamas` when a projection is corrupt. */
   folded: WorkingSet;
-  sums: Map<string, { contributed: bigint; paidOut: bigint }>;
   accounts: AccountRow[];
 };
 
-const money = new Set(['totalContributed', 'totalPaidOut', 'contributionAmount', 'contributed', 'received', 'balance', 'sum']);
+const money = new Set(['totalContributed', 'totalPaidOut', 'contributionAmount', 'contributed', 'received', 'balance']);
 const priorityOf = (field: string): Priority => (money.has(field) ? 'CRITICAL' : 'NORMAL');
 
 /**
@@ -114,9 +113,6 @@ export async function verifyChain(args: VerifyArgs): Promise<VerifyReport> {
         const folded = stored.folded.chamas.get(key);
         if (chain.memberCount === 0n && !row && !folded) return; // no such chama on either side
         compareChama(add, entity, row, folded, chain);
-        const sums = stored.sums.get(key) ?? { contributed: 0n, paidOut: 0n };
-        add('contributions.sum', 'sum', entity, sums.contributed, chain.totalContributed);
-        add('payouts.sum', 'sum', entity, sums.paidOut, chain.totalPaidOut);
         chainBalances.set(address, (chainBalances.get(address) ?? 0n) + (row ? row.totalContributed - row.totalPaidOut : 0n));
 
         const candidates = new Set<Address>();
@@ -229,7 +225,6 @@ async function readStored(db: Db, chainId: number, addresses: readonly Address[]
         chamas: new Map(chamas.map((c) => [chamaKey(c.address, c.chamaId), c])),
         members: new Map(members.map((m) => [memberKey(m.address, m.chamaId, m.member), m])),
         folded: await foldStored(tx, chainId, addresses, chamaId),
-        sums: await transferSums(tx, chainId, chamaId),
         accounts: chamaId === undefined ? await readAccountRows(tx, chainId) : [],
       };
     },
@@ -245,8 +240,6 @@ async function foldStored(tx: Executor, chainId: number, addresses: readonly Add
       ws,
       page.filter((e) => addresses.includes(e.address)),
     );
-    ws.contributions.length = 0;
-    ws.payouts.length = 0;
   }
   return ws;
 }

@@ -5,7 +5,7 @@ import { createWorkingSet, foldEvents, touchedKeys } from './fold.ts';
 import { runBulk } from '../store/bulk.ts';
 import { sql } from 'drizzle-orm';
 import { createFreshTables, freshName, swapInFreshTables } from '../store/fresh-tables.ts';
-import { deleteAccounts, deleteChamas, deleteTransfersOf, loadWorkingSet, projectionTables, projectionWrites, writeWorkingSet } from './persist.ts';
+import { deleteAccounts, deleteChamas, loadWorkingSet, projectionTables, projectionWrites, writeWorkingSet } from './persist.ts';
 import { chamaKey, type AccountRow, type ChamaRow, type MemberRow } from './rows.ts';
 
 /**
@@ -70,15 +70,11 @@ async function unfoldAccounts(tx: Executor, chainId: number, orphaned: readonly 
   if (missing.length > 0) await writeWorkingSet(tx, foldEvents(createWorkingSet(), await eventsOfAccounts(tx, chainId, missing)), { accounts: true });
 }
 
-/**
- * Recomputes chamas (with their members) and accounts from their canonical events. With
- * `transfers`, the chamas' contributions and payouts are rewritten too (repairs, resyncs).
- */
-export async function refoldEntities(tx: Executor, chainId: number, keys: { chamas: readonly { address: string; chamaId: bigint }[]; accounts: readonly string[] }, options: { transfers?: boolean } = {}): Promise<void> {
+/** Recomputes chamas (with their members) and accounts from their canonical events. */
+export async function refoldEntities(tx: Executor, chainId: number, keys: { chamas: readonly { address: string; chamaId: bigint }[]; accounts: readonly string[] }): Promise<void> {
   await deleteChamas(tx, chainId, keys.chamas);
-  if (options.transfers) await deleteTransfersOf(tx, chainId, keys.chamas);
   const byChama = foldEvents(createWorkingSet(), await eventsOfChamas(tx, chainId, keys.chamas));
-  await writeWorkingSet(tx, byChama, { chamas: true, members: true, transfers: options.transfers ?? false });
+  await writeWorkingSet(tx, byChama, { chamas: true, members: true });
   await deleteAccounts(tx, chainId, keys.accounts);
   const byAccount = foldEvents(createWorkingSet(), await eventsOfAccounts(tx, chainId, keys.accounts));
   await writeWorkingSet(tx, byAccount, { accounts: true });
@@ -105,25 +101,12 @@ export async function rebuildProjections(db: Db, chainId: number, onProgress?: (
     await createFreshTables(tx, projectionTables, chainId);
     const ws = createWorkingSet();
     let done = 0;
-    // Page N's rows are written while page N+1 is folded (the driver queues them on the
-    // transaction's connection), so this process and the database work at the same time.
-    let writing: Promise<void> | undefined;
-    try {
-      for await (const page of streamFoldEvents(tx, chainId, { pageSize: 50_000 })) {
-        // Aborting rolls the whole transaction back: the old projections stay.
-        signal?.throwIfAborted();
-        foldEvents(ws, page);
-        const writes = projectionWrites(ws, { transfers: true }, target);
-        ws.contributions.length = 0;
-        ws.payouts.length = 0;
-        await writing;
-        writing = runBulk(tx, writes);
-        done += page.length;
-        onProgress?.({ done, total });
-      }
-      await writing;
-    } finally {
-      await writing?.catch(() => {});
+    for await (const page of streamFoldEvents(tx, chainId, { pageSize: 50_000 })) {
+      // Aborting rolls the whole transaction back: the old projections stay.
+      signal?.throwIfAborted();
+      foldEvents(ws, page);
+      done += page.length;
+      onProgress?.({ done, total });
     }
     await runBulk(tx, projectionWrites(ws, { chamas: true, members: true, accounts: true }, target));
     signal?.throwIfAborted();

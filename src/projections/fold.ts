@@ -1,7 +1,7 @@
 import type { FoldEvent } from '../decode/event.ts';
 import { eventAccount, never } from '../decode/event.ts';
 import { reduceAccount, reduceChama, reduceMember } from './reducers.ts';
-import { chamaKey, memberKey, memberKeyOf, type AccountRow, type ChamaRow, type ContributionRow, type MemberRow, type PayoutRow } from './rows.ts';
+import { chamaKey, memberKey, memberKeyOf, type AccountRow, type ChamaRow, type MemberRow } from './rows.ts';
 
 /**
  * The rows a fold works on, in memory, and which of them the fold changed. A live batch starts
@@ -13,9 +13,6 @@ export type WorkingSet = {
   members: Map<string, MemberRow>;
   accounts: Map<string, AccountRow>;
   changed: { chamas: Set<string>; members: Set<string>; accounts: Set<string> };
-  /** Append-only projections: new rows only. */
-  contributions: ContributionRow[];
-  payouts: PayoutRow[];
 };
 
 export function createWorkingSet(rows: { chamas?: ChamaRow[]; members?: MemberRow[]; accounts?: AccountRow[] } = {}): WorkingSet {
@@ -24,8 +21,6 @@ export function createWorkingSet(rows: { chamas?: ChamaRow[]; members?: MemberRo
     members: new Map((rows.members ?? []).map((r) => [memberKey(r.address, r.chamaId, r.member), r])),
     accounts: new Map((rows.accounts ?? []).map((r) => [r.account, r])),
     changed: { chamas: new Set(), members: new Set(), accounts: new Set() },
-    contributions: [],
-    payouts: [],
   };
 }
 
@@ -42,7 +37,6 @@ export function foldEvents(ws: WorkingSet, events: readonly FoldEvent[]): Workin
     const acct = reduceAccount(ws.accounts.get(account), e);
     if (acct) set(ws.accounts, ws.changed.accounts, account, acct);
     set(ws.chamas, ws.changed.chamas, ck, reduceChama(chamaBefore, e));
-    appendTransfer(ws, e);
   }
   return ws;
 }
@@ -50,23 +44,6 @@ export function foldEvents(ws: WorkingSet, events: readonly FoldEvent[]): Workin
 function set<T>(map: Map<string, T>, changed: Set<string>, key: string, value: T) {
   map.set(key, value);
   changed.add(key);
-}
-
-function appendTransfer(ws: WorkingSet, e: FoldEvent) {
-  // Literal objects, not a spread of a shared base: this runs once per event on the backfill path.
-  switch (e.event) {
-    case 'ChamaCreated':
-    case 'MemberJoined':
-      return;
-    case 'ContributionMade':
-      ws.contributions.push({ chainId: e.chainId, address: e.address, chamaId: e.args.chamaId, blockNumber: e.blockNumber, txHash: e.txHash, logIndex: e.logIndex, contributor: e.args.contributor, amount: e.args.amount, round: e.args.round, timestamp: e.args.timestamp });
-      return;
-    case 'PayoutProcessed':
-      ws.payouts.push({ chainId: e.chainId, address: e.address, chamaId: e.args.chamaId, blockNumber: e.blockNumber, txHash: e.txHash, logIndex: e.logIndex, recipient: e.args.recipient, amount: e.args.amount, round: e.args.round, timestamp: e.args.timestamp });
-      return;
-    default:
-      never(e);
-  }
 }
 
 /** The entity keys a set of events touches: what a live batch loads, and what a reorg re-folds. */

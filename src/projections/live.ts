@@ -53,7 +53,7 @@ export function createLiveProjections(options: { maxRows?: number } = {}): LiveP
         for (const [k, row] of loaded.members) members.set(k, row);
         for (const [k, row] of loaded.accounts) accounts.set(k, row);
       }
-      const ws: WorkingSet = { chamas, members, accounts, changed: { chamas: new Set(), members: new Set(), accounts: new Set() }, contributions: [], payouts: [] };
+      const ws: WorkingSet = { chamas, members, accounts, changed: { chamas: new Set(), members: new Set(), accounts: new Set() } };
       // In slices, letting the event loop turn in between: the previous batch's transaction is
       // in flight on this thread's connection, and each turn lets it move on (a long synchronous
       // fold would leave the database waiting for its next message).
@@ -62,7 +62,7 @@ export function createLiveProjections(options: { maxRows?: number } = {}): LiveP
         await turn();
       }
       const writes: BulkWrite[] = [];
-      for (const part of ['chamas', 'members', 'accounts', 'transfers'] as const) {
+      for (const part of ['chamas', 'members', 'accounts'] as const) {
         writes.push(...projectionWrites(ws, { [part]: true }));
         await turn();
       }

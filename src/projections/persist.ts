@@ -43,19 +43,6 @@ const accountColumns: readonly Column[] = [
   ['total_received', 'numeric'],
   ['updated_at_block', 'int8'],
 ];
-const transferColumns = (who: string): readonly Column[] => [
-  ['chain_id', 'int8'],
-  ['address', 'hex'],
-  ['chama_id', 'numeric'],
-  [who, 'hex'],
-  ['amount', 'numeric'],
-  ['round', 'numeric'],
-  ['timestamp', 'numeric'],
-  ['block_number', 'int8'],
-  ['tx_hash', 'hex'],
-  ['log_index', 'int8'],
-];
-
 const names = (columns: readonly Column[], alias: string) => sql.raw(columns.map(([n]) => `${alias}."${n}"`).join(', '));
 type Raw = Record<string, unknown>;
 const big = (v: unknown) => BigInt(v as string);
@@ -130,10 +117,10 @@ export async function loadWorkingSet(ex: Executor, chainId: number, keys: Entity
   return createWorkingSet({ chamas: chamas.map(toChama), members: members.map(toMember), accounts: accounts.map(toAccount) });
 }
 
-export type ProjectionParts = { chamas?: boolean; members?: boolean; accounts?: boolean; transfers?: boolean };
-const allParts: ProjectionParts = { chamas: true, members: true, accounts: true, transfers: true };
+export type ProjectionParts = { chamas?: boolean; members?: boolean; accounts?: boolean };
+const allParts: ProjectionParts = { chamas: true, members: true, accounts: true };
 
-/** Writes each changed row of the working set once (and the new contributions and payouts). */
+/** Writes each changed row of the working set once. */
 export async function writeWorkingSet(ex: Executor, ws: WorkingSet, parts: ProjectionParts = allParts): Promise<void> {
   await runBulk(ex, projectionWrites(ws, parts));
 }
@@ -157,17 +144,8 @@ export function projectionWrites(ws: WorkingSet, parts: ProjectionParts, target:
   if (parts.chamas) writes.push(write('chamas', chamaColumns, ['chain_id', 'address', 'chama_id'], changed(ws.chamas, ws.changed.chamas), chamaValues));
   if (parts.members) writes.push(write('members', memberColumns, ['chain_id', 'address', 'chama_id', 'member'], changed(ws.members, ws.changed.members), memberValues));
   if (parts.accounts) writes.push(write('accounts', accountColumns, ['chain_id', 'account'], changed(ws.accounts, ws.changed.accounts), accountValues));
-  if (parts.transfers) {
-    writes.push(appendRows(name('contributions'), transferColumns('contributor'), ws.contributions, (t) => transferValues(t, t.contributor)));
-    writes.push(appendRows(name('payouts'), transferColumns('recipient'), ws.payouts, (t) => transferValues(t, t.recipient)));
-  }
   return writes.filter((w) => w !== undefined);
 }
-
-type Transfer = { chainId: number; address: string; chamaId: bigint; amount: bigint; round: bigint; timestamp: bigint; blockNumber: number; txHash: Hex; logIndex: number };
-
-/** One transfer row, columns in `transferColumns` order. */
-const transferValues = (t: Transfer, who: string) => [t.chainId, t.address, t.chamaId, who, t.amount, t.round, t.timestamp, t.blockNumber, t.txHash, t.logIndex];
 
 export async function deleteChamas(ex: Executor, chainId: number, keys: readonly { address: string; chamaId: bigint }[]): Promise<void> {
   if (keys.length === 0) return;
@@ -176,35 +154,12 @@ export async function deleteChamas(ex: Executor, chainId: number, keys: readonly
   await ex.execute(sql`DELETE FROM members m USING ${set} WHERE m.chain_id = ${chainId} AND m.address = r.address AND m.chama_id = r.chama_id`);
 }
 
-export async function deleteTransfersOf(ex: Executor, chainId: number, keys: readonly { address: string; chamaId: bigint }[]): Promise<void> {
-  if (keys.length === 0) return;
-  const set = recordset([['address', 'text'], ['chama_id', 'numeric']], keys.map((k) => ({ address: k.address, chama_id: k.chamaId })));
-  await ex.execute(sql`DELETE FROM contributions t USING ${set} WHERE t.chain_id = ${chainId} AND t.address = r.address AND t.chama_id = r.chama_id`);
-  await ex.execute(sql`DELETE FROM payouts t USING ${set} WHERE t.chain_id = ${chainId} AND t.address = r.address AND t.chama_id = r.chama_id`);
-}
-
 export async function deleteAccounts(ex: Executor, chainId: number, accounts: readonly string[]): Promise<void> {
   if (accounts.length === 0) return;
   await ex.execute(sql`DELETE FROM accounts a USING ${recordset([['account', 'text']], accounts.map((account) => ({ account })))} WHERE a.chain_id = ${chainId} AND a.account = r.account`);
 }
 
-/**
- * Deletes the contributions and payouts of these (orphaned) events, by primary key: the cost is
- * the orphaned events, never the size of the tables.
- */
-export async function deleteTransfersOfEvents(ex: Executor, chainId: number, events: readonly ChamaEvent[]): Promise<void> {
-  const keyColumns: readonly Column[] = [['address', 'text'], ['chama_id', 'numeric'], ['block_number', 'int8'], ['log_index', 'int8']];
-  for (const [table, event] of [['contributions', 'ContributionMade'], ['payouts', 'PayoutProcessed']] as const) {
-    const keys = events.filter((e) => e.event === event).map((e) => ({ address: e.address, chama_id: e.args.chamaId.toString(), block_number: e.blockNumber, log_index: e.logIndex }));
-    if (keys.length === 0) continue;
-    await ex.execute(
-      sql`DELETE FROM ${sql.raw(table)} t USING ${recordset(keyColumns, keys)}
-          WHERE t.chain_id = ${chainId} AND t.address = r.address AND t.chama_id = r.chama_id AND t.block_number = r.block_number AND t.log_index = r.log_index`,
-    );
-  }
-}
-
-export const projectionTables = ['chamas', 'members', 'contributions', 'payouts', 'accounts'] as const;
+export const projectionTables = ['chamas', 'members', 'accounts'] as const;
 export type ProjectionTable = (typeof projectionTables)[number];
 
 /** The chama row with this id (in the first contract that has one, unless `address` says which). */
@@ -238,24 +193,4 @@ export async function readMemberRows(ex: Executor, chainId: number, chamaId?: bi
 
 export async function readAccountRows(ex: Executor, chainId: number): Promise<AccountRow[]> {
   return (await rows<Raw>(ex, sql`SELECT ${names(accountColumns, 'a')} FROM accounts a WHERE a.chain_id = ${chainId} ORDER BY a.account`)).map(toAccount);
-}
-
-/** Sum of contributions and of payouts per chama, from the append-only projections. */
-export async function transferSums(ex: Executor, chainId: number, chamaId?: bigint): Promise<Map<string, { contributed: bigint; paidOut: bigint }>> {
-  const only = (alias: string) => (chamaId === undefined ? sql`` : sql`AND ${sql.raw(alias)}.chama_id = ${chamaId.toString()}`);
-  const found = await rows<{ address: string; chama_id: string; kind: string; total: string }>(
-    ex,
-    sql`SELECT address, chama_id::text, 'c' AS kind, sum(amount)::text AS total FROM contributions c WHERE chain_id = ${chainId} ${only('c')} GROUP BY address, chama_id
-        UNION ALL
-        SELECT address, chama_id::text, 'p' AS kind, sum(amount)::text AS total FROM payouts p WHERE chain_id = ${chainId} ${only('p')} GROUP BY address, chama_id`,
-  );
-  const out = new Map<string, { contributed: bigint; paidOut: bigint }>();
-  for (const r of found) {
-    const key = chamaKey(r.address, BigInt(r.chama_id));
-    const entry = out.get(key) ?? { contributed: 0n, paidOut: 0n };
-    if (r.kind === 'c') entry.contributed = BigInt(r.total);
-    else entry.paidOut = BigInt(r.total);
-    out.set(key, entry);
-  }
-  return out;
 }

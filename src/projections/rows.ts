@@ -41,21 +41,6 @@ export type AccountRow = {
   updatedAtBlock: number;
 };
 
-type TransferRow = {
-  chainId: number;
-  address: Address;
-  chamaId: bigint;
-  amount: bigint;
-  round: bigint;
-  timestamp: bigint;
-  blockNumber: number;
-  txHash: Hex;
-  logIndex: number;
-};
-
-export type ContributionRow = TransferRow & { contributor: Address };
-export type PayoutRow = TransferRow & { recipient: Address };
-
 export const chamaKey = (address: string, chamaId: bigint) => `${address}:${chamaId}`;
 export const memberKey = (address: string, chamaId: bigint, member: string) => memberKeyOf(chamaKey(address, chamaId), member);
 /** The same key from the chama's: one bigint-to-decimal conversion per event instead of two. */

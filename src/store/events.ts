@@ -162,12 +162,39 @@ const foldList = sql.raw(['block_number', 'log_index', 'tx_hash', 'address', 'ev
  * transaction index stay in the database, and the arguments are decoded from the columns.
  */
 export function streamFoldEvents(ex: Executor, chainId: number, options: PageOptions = {}): AsyncGenerator<FoldEvent[]> {
-  return pages(ex, chainId, foldList, (r: FoldRecord) => {
-    const blockNumber = Number(r.block_number);
-    const logIndex = Number(r.log_index);
-    const args = decodeStoredColumns(chainId, r.event, BigInt(r.chama_id), r.account as Address, { data: r.data as Hex, blockNumber: BigInt(blockNumber), blockHash: null, transactionHash: r.tx_hash as Hex, logIndex, address: r.address as Address });
-    return { chainId, blockNumber, logIndex, txHash: r.tx_hash as Hex, address: r.address as Address, event: r.event, args } as FoldEvent;
-  }, options);
+  return pages(ex, chainId, foldList, (r: FoldRecord) => toFoldEvent(chainId, r), options);
+}
+
+function toFoldEvent(chainId: number, r: FoldRecord): FoldEvent {
+  const blockNumber = Number(r.block_number);
+  const logIndex = Number(r.log_index);
+  const args = decodeStoredColumns(chainId, r.event, BigInt(r.chama_id), r.account as Address, { data: r.data as Hex, blockNumber: BigInt(blockNumber), blockHash: null, transactionHash: r.tx_hash as Hex, logIndex, address: r.address as Address });
+  return { chainId, blockNumber, logIndex, txHash: r.tx_hash as Hex, address: r.address as Address, event: r.event, args } as FoldEvent;
+}
+
+export type Transfer<E extends 'ContributionMade' | 'PayoutProcessed' = 'ContributionMade' | 'PayoutProcessed'> = Extract<FoldEvent, { event: E }>;
+
+/**
+ * A page of one chama's contributions or payouts, in chain order after a position. They are
+ * read from `events` by its chama index: a copy in a table of their own cost a quarter of the
+ * backfill's database time. `round` is the second word of the data in every encoding that
+ * decodes (the arguments after the indexed ones are three static words).
+ */
+export async function transfersOfChama<E extends Transfer['event']>(
+  ex: Executor,
+  chainId: number,
+  q: { address: string; chamaId: bigint; event: E; round?: number; account?: string; after?: readonly [number, number]; limit: number },
+): Promise<Transfer<E>[]> {
+  const round = q.round === undefined ? sql`` : sql`AND lower(substr(data, 67, 64)) = ${q.round.toString(16).padStart(64, '0')}`;
+  const found = await rows<FoldRecord>(
+    ex,
+    sql`SELECT ${foldList} FROM events
+        WHERE chain_id = ${chainId} AND chama_id = ${q.chamaId.toString()} AND address = ${q.address} AND event = ${q.event}
+        ${round} ${q.account === undefined ? sql`` : sql`AND account = ${q.account}`}
+        ${q.after ? sql`AND (block_number, log_index) > (${q.after[0]}, ${q.after[1]})` : sql``}
+        ORDER BY block_number, log_index LIMIT ${q.limit}`,
+  );
+  return found.map((r) => toFoldEvent(chainId, r) as Transfer<E>);
 }
 
 type PageOptions = { pageSize?: number; fromBlock?: number; toBlock?: number };

@@ -3,7 +3,7 @@ import { errorFields } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import type { Db } from './db.ts';
 
-const tables = ['events', 'chamas', 'members', 'accounts', 'contributions', 'payouts'];
+const tables = ['events', 'chamas', 'members', 'accounts'];
 
 /**
  * Keeps the planner's statistics in step with a backfill. Autovacuum may be off (it is on the

@@ -1,10 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { sql } from 'drizzle-orm';
-import { rows } from '../../store/db.ts';
+import { transfersOfChama } from '../../store/events.ts';
 import type { ApiDeps } from '../deps.ts';
 import { chamaOr404 } from '../lookup.ts';
 import { cursorQuery, DEFAULT_LIMIT, limitQuery, page, paginatedSchema, positionKey } from '../pagination.ts';
-import { presentContribution, type TransferRaw } from '../present.ts';
+import { presentContribution } from '../present.ts';
 import { createRouter } from '../router.ts';
 import { addressInput, chamaIdParam, contractQuery, errorResponses, meta, notFoundResponse, contributionSchema, roundQuery } from '../schemas.ts';
 import { inSnapshot, withMeta } from '../snapshot.ts';
@@ -38,17 +37,9 @@ export function registerContributions(deps: ApiDeps) {
     const { round, contributor, contract, limit = DEFAULT_LIMIT, cursor } = c.req.valid('query');
     const { data, meta } = await inSnapshot(deps.db, deps.chainId, async (tx) => {
       const chama = await chamaOr404(tx, deps.chainId, id, contract);
-      return rows<TransferRaw & { contributor: string }>(
-        tx,
-        sql`SELECT chama_id, contributor, amount, round, timestamp, block_number, tx_hash, log_index FROM contributions
-            WHERE chain_id = ${deps.chainId} AND address = ${chama.address} AND chama_id = ${id}::numeric
-            ${round !== undefined ? sql`AND round = ${round}` : sql``}
-            ${contributor ? sql`AND contributor = ${contributor}` : sql``}
-            ${cursor ? sql`AND (block_number, log_index) > (${cursor[0]}, ${cursor[1]})` : sql``}
-            ORDER BY block_number, log_index LIMIT ${limit + 1}`,
-      );
+      return transfersOfChama(tx, deps.chainId, { address: chama.address, chamaId: BigInt(id), event: 'ContributionMade', round, account: contributor, after: cursor, limit: limit + 1 });
     });
-    const { items, nextCursor } = page(data, limit, (t) => [Number(t.block_number), Number(t.log_index)]);
+    const { items, nextCursor } = page(data, limit, (t) => [t.blockNumber, t.logIndex]);
     return c.json({ data: items.map(presentContribution), nextCursor, meta: withMeta(c, meta) }, 200);
   });
 }

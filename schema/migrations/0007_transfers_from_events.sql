@@ -1,0 +1,2 @@
+DROP TABLE "contributions" CASCADE;--> statement-breakpoint
+DROP TABLE "payouts" CASCADE;
