@@ -100,7 +100,8 @@ describe('processes', () => {
       await group(chain, 'after takeover', parseEther('0.2'), 2n, [b, a]);
       const newHead = await chain.publicClient.getBlockNumber();
       await waitFor(async () => (await readCursor(db.orm, chainId))?.blockNumber === Number(newHead), 'the second indexer to take over');
-      expect(second.logs.some((l) => l.msg === 'batch committed')).toBe(true);
+      // The cursor is in the database before the child's log line about it reaches this process.
+      await second.waitForLog((l) => l.msg === 'batch committed');
       expect(await differencesFromChain(db, chain, newHead)).toEqual([]);
       expect((await second.kill('SIGTERM')).code).toBe(0);
     } finally {
