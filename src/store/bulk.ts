@@ -82,15 +82,18 @@ function arrayInsert<T>(table: string, columns: readonly Column[], items: readon
     }
   }
   const names = columns.map(([n]) => `"${n}"`).join(', ');
-  const unpacked = columns.map(([n, type]) => (type === 'text[]' ? `string_to_array(r."${n}", ':')` : `r."${n}"`)).join(', ');
-  const arrays = sql.join(
+  // unnest in the select list (a ProjectSet, which streams the rows) rather than in FROM (a
+  // function scan, which first copies every row into a tuplestore that spills to disk past
+  // work_mem): arrays of equal length are walked in step either way.
+  const unpacked = sql.join(
     values.map((column, c) => {
       const type = columns[c]![1];
-      return sql`${arrayLiteral(column, type === 'hex')}::${sql.raw(type === 'text[]' ? 'text' : sqlType(type))}[]`;
+      const array = sql`unnest(${arrayLiteral(column, type === 'hex')}::${sql.raw(type === 'text[]' ? 'text' : sqlType(type))}[])`;
+      return type === 'text[]' ? sql`string_to_array(${array}, ':')` : array;
     }),
     sql`, `,
   );
-  return { table, sql: sql`INSERT INTO ${sql.raw(`"${table}"`)} (${sql.raw(names)}) SELECT ${sql.raw(unpacked)} FROM unnest(${arrays}) AS r(${sql.raw(names)}) ${sql.raw(suffix)}` };
+  return { table, sql: sql`INSERT INTO ${sql.raw(`"${table}"`)} (${sql.raw(names)}) SELECT ${unpacked} ${sql.raw(suffix)}` };
 }
 
 /** Hex strings and numbers (and their separators): nothing in them needs quotes. */
