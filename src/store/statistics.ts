@@ -3,7 +3,12 @@ import { errorFields } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import type { Db } from './db.ts';
 
-const tables = ['events', 'chamas', 'members', 'accounts'];
+/**
+ * For `events`, only the columns that queries filter, join or sort on: hashes, topics and data
+ * are wide, nearly unique and never in a WHERE clause, and their statistics were half of the
+ * ANALYZE (551 -> 257 ms at 200k events), which took a tenth of the database's CPU in a backfill.
+ */
+const targets = ['events (chain_id, block_number, log_index, address, event, chama_id, account)', 'chamas', 'members', 'accounts'];
 
 /**
  * Keeps the planner's statistics in step with a backfill. Autovacuum may be off (it is on the
@@ -24,7 +29,7 @@ export function createStatistics(db: Db, logger: Logger, { firstAfter = 50_000 }
       next = written * 2;
       const started = performance.now();
       running = db.orm
-        .execute(sql.raw(`ANALYZE ${tables.map((t) => `"${t}"`).join(', ')}`))
+        .execute(sql.raw(`ANALYZE ${targets.join(', ')}`))
         .then(
           () => logger.info({ events_written: written, duration_ms: Math.round(performance.now() - started) }, 'planner statistics updated'),
           (error: unknown) => logger.warn({ ...errorFields(error), events_written: written }, 'ANALYZE failed; the planner keeps its old statistics'),
