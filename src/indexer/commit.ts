@@ -34,7 +34,11 @@ export async function commitBatch(db: Db, args: { chainId: number; eventCount: n
   const started = performance.now();
   let written = started;
   await db.orm.transaction(async (tx) => {
-    if (args.relaxed && db.kind === 'postgres') await tx.execute(sql`SET LOCAL synchronous_commit = off`);
+    // Generic plans: a custom plan folds each bound array (megabytes of a batch) into a constant
+    // and copies it through the planner, a tenth of the database's CPU (measured); the plan of a
+    // bulk insert is the same whatever the arrays hold.
+    const relaxed = args.relaxed && db.kind === 'postgres';
+    await tx.execute(sql`SELECT set_config('plan_cache_mode', 'force_generic_plan', true)${relaxed ? sql`, set_config('synchronous_commit', 'off', true)` : sql``}`);
     // All at once: the driver pipelines them (see runBulk); the cursor's compare-and-set fails
     // the whole transaction if another writer moved it.
     await Promise.all([
