@@ -1,2 +1,2 @@
-DROP TABLE "contributions" CASCADE;--> statement-breakpoint
-DROP TABLE "payouts" CASCADE;
+DROP TABLE IF EXISTS "contributions" CASCADE;--> statement-breakpoint
+DROP TABLE IF EXISTS "payouts" CASCADE;
