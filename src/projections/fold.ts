@@ -1,6 +1,6 @@
 import type { FoldEvent } from '../decode/event.ts';
 import { eventAccount, never } from '../decode/event.ts';
-import { reduceAccount, reduceChama, reduceMember } from './reducers.ts';
+import { applyAccount, applyChama, applyMember, copyAccount, copyChama, copyMember, emptyAccount, emptyChama, emptyMember, touchesMember } from './reducers.ts';
 import { chamaKey, memberKey, memberKeyOf, type AccountRow, type ChamaRow, type MemberRow } from './rows.ts';
 
 /**
@@ -24,26 +24,44 @@ export function createWorkingSet(rows: { chamas?: ChamaRow[]; members?: MemberRo
   };
 }
 
-/** Folds events, in chain order, into the working set. */
+/**
+ * Folds events, in chain order, into the working set. The fold owns the rows it changed (the
+ * `changed` sets): the first event that touches a row copies it, later ones update that copy
+ * in place. A row it did not change (loaded, or left by an earlier fold) is never modified, so
+ * a fold stays a function of the rows it started from and its events.
+ */
 export function foldEvents(ws: WorkingSet, events: readonly FoldEvent[]): WorkingSet {
+  const { chamas, members, accounts, changed } = ws;
   for (const e of events) {
-    const account = eventAccount(e);
     const ck = chamaKey(e.address, e.args.chamaId);
-    const mk = memberKeyOf(ck, account);
-    const chamaBefore = ws.chamas.get(ck);
-
-    const member = reduceMember(ws.members.get(mk), e, chamaBefore);
-    if (member) set(ws.members, ws.changed.members, mk, member);
-    const acct = reduceAccount(ws.accounts.get(account), e);
-    if (acct) set(ws.accounts, ws.changed.accounts, account, acct);
-    set(ws.chamas, ws.changed.chamas, ck, reduceChama(chamaBefore, e));
+    let chama = chamas.get(ck);
+    if (touchesMember(e)) {
+      const account = eventAccount(e);
+      const mk = memberKeyOf(ck, account);
+      let member = members.get(mk);
+      if (!member || !changed.members.has(mk)) {
+        member = member ? copyMember(member) : emptyMember(e, account);
+        members.set(mk, member);
+        changed.members.add(mk);
+      }
+      // The member first: a join's position is read off the chama as it was before the event.
+      applyMember(member, e, chama);
+      let acct = accounts.get(account);
+      if (!acct || !changed.accounts.has(account)) {
+        acct = acct ? copyAccount(acct) : emptyAccount(e, account);
+        accounts.set(account, acct);
+        changed.accounts.add(account);
+      }
+      applyAccount(acct, e);
+    }
+    if (!chama || !changed.chamas.has(ck)) {
+      chama = chama ? copyChama(chama) : emptyChama(e);
+      chamas.set(ck, chama);
+      changed.chamas.add(ck);
+    }
+    applyChama(chama, e);
   }
   return ws;
-}
-
-function set<T>(map: Map<string, T>, changed: Set<string>, key: string, value: T) {
-  map.set(key, value);
-  changed.add(key);
 }
 
 /** The entity keys a set of events touches: what a live batch loads, and what a reorg re-folds. */
