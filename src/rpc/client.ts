@@ -1,4 +1,4 @@
-import { createPublicClient, fallback, http, webSocket, numberToHex, type Hex, type Log, type PublicClient, type Transport } from 'viem';
+import { createPublicClient, fallback, http, webSocket, numberToHex, ResponseBodyTooLargeError, type Hex, type Log, type PublicClient, type Transport } from 'viem';
 import { z } from 'zod';
 import { RetryableError, FatalError, IndexerError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
@@ -90,9 +90,10 @@ const transient =
  * before it is trusted, and every call retried with backoff when the failure is transient.
  * Retries happen here and nowhere else on the RPC path; viem's own retries are off.
  */
-export function createRpc(args: { urls: readonly string[]; logger: Logger; timeoutMs?: number; retries?: number }): Rpc {
-  const { urls, logger, timeoutMs = 30_000, retries = 6 } = args;
-  const transports: Transport[] = urls.map((url) => (url.startsWith('ws') ? webSocket(url, { retryCount: 0, timeout: timeoutMs }) : http(url, { retryCount: 0, timeout: timeoutMs, maxResponseBodySize: 64 * 1024 * 1024 })));
+export function createRpc(args: { urls: readonly string[]; logger: Logger; timeoutMs?: number; retries?: number; maxResponseBytes?: number }): Rpc {
+  const { urls, logger, timeoutMs = 30_000, retries = 6, maxResponseBytes = 64 * 1024 * 1024 } = args;
+  const fetchFn = cappedFetch(maxResponseBytes);
+  const transports: Transport[] = urls.map((url) => (url.startsWith('ws') ? webSocket(url, { retryCount: 0, timeout: timeoutMs }) : http(url, { retryCount: 0, timeout: timeoutMs, fetchFn, maxResponseBodySize: false })));
   const client = createPublicClient({ transport: transports.length === 1 ? transports[0]! : fallback(transports, { retryCount: 0 }), cacheTime: 0, pollingInterval: 1000 }) as PublicClient;
   const stats: RpcStats = { requests: 0, errors: 0, byMethod: new Map() };
   const where = urls.map(redactUrl).join(', ');
@@ -188,6 +189,33 @@ export function createRpc(args: { urls: readonly string[]; logger: Logger; timeo
           }) as Log,
       );
     },
+  };
+}
+
+/**
+ * fetch, with the body read here as bytes, at most `maxBytes` of them, and handed to viem whole.
+ * viem's own capped reader decodes each chunk into a growing string: 3 µs an event of a
+ * backfill, a third of the eth_getLogs path (measured). A body over the cap is viem's
+ * ResponseBodyTooLargeError, which a log range answers by splitting.
+ */
+function cappedFetch(maxBytes: number) {
+  return async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const response = await fetch(input, init);
+    if (!response.body) return response;
+    const tooLarge = (size: number) => new ResponseBodyTooLargeError({ maxSize: maxBytes, size });
+    const declared = Number(response.headers.get('content-length') ?? NaN);
+    if (declared > maxBytes) {
+      await response.body.cancel();
+      throw tooLarge(declared);
+    }
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of response.body) {
+      size += chunk.byteLength;
+      if (size > maxBytes) throw tooLarge(size); // leaving the loop cancels the stream
+      chunks.push(chunk);
+    }
+    return new Response(Buffer.concat(chunks, size), { status: response.status, statusText: response.statusText, headers: response.headers });
   };
 }
 

@@ -1,0 +1,66 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRpc, RangeTooLargeError } from '../src/rpc/client.ts';
+import { silent } from './helpers/indexing.ts';
+
+/**
+ * The RPC client's cap on answer sizes, against a real HTTP server that answers eth_getLogs
+ * with a fixed list of logs, announcing its length or streaming it in chunks as many providers
+ * do behind a proxy.
+ */
+const log = (i: number) => ({
+  address: '0x5fbdb2315678afecb367f032d93f642f64180aa3',
+  topics: [`0x${'1'.repeat(64)}`],
+  data: '0x',
+  blockNumber: '0x1',
+  blockHash: `0x${'2'.repeat(64)}`,
+  transactionHash: `0x${'3'.repeat(64)}`,
+  transactionIndex: '0x0',
+  logIndex: `0x${i.toString(16)}`,
+  removed: false,
+});
+
+describe('rpc client', () => {
+  let server: Server;
+  let url: string;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const call = JSON.parse(body) as { id: number };
+        const answer = JSON.stringify({ jsonrpc: '2.0', id: call.id, result: Array.from({ length: 200 }, (_, i) => log(i)) });
+        if (req.url === '/chunked') {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          for (let i = 0; i < answer.length; i += 4096) res.write(answer.slice(i, i + 4096));
+          res.end();
+        } else {
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) });
+          res.end(answer);
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  const logsFrom = (path: string, maxResponseBytes?: number) =>
+    createRpc({ urls: [`${url}${path}`], logger: silent, retries: 0, ...(maxResponseBytes ? { maxResponseBytes } : {}) }).logs({ addresses: ['0x5fbdb2315678afecb367f032d93f642f64180aa3'], topics: [`0x${'1'.repeat(64)}`], from: 1, to: 1 });
+
+  it.each(['/', '/chunked'])('reads an answer within the cap whole (%s)', async (path) => {
+    const logs = await logsFrom(path);
+    expect(logs).toHaveLength(200);
+    expect(logs[199]).toMatchObject({ logIndex: 199, blockNumber: 1n, transactionIndex: 0 });
+  });
+
+  it.each(['/', '/chunked'])('refuses an answer over the cap as a log range to split (%s)', async (path) => {
+    const error = await logsFrom(path, 10_000).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RangeTooLargeError);
+    expect((error as Error).message).toMatch(/exceeded the size limit/);
+  });
+});
