@@ -2,11 +2,15 @@ import { sql } from 'drizzle-orm';
 import { parseEther } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReorgTooDeepError } from '../src/common/errors.ts';
-import { readCursor } from '../src/store/chain-state.ts';
+import { chamaTopics } from '../src/decode/abi.ts';
+import { createRpc } from '../src/rpc/client.ts';
+import { createBlockSource } from '../src/source/block-source.ts';
+import { createRangeSizer } from '../src/source/log-ranges.ts';
+import { readCursor, type Cursor } from '../src/store/chain-state.ts';
 import { rows } from '../src/store/db.ts';
 import { startTestChain, type TestChain } from './helpers/chain.ts';
 import { createTestDb, type TestDb } from './helpers/db.ts';
-import { chainId, createTestIndexer, differencesFromChain, group } from './helpers/indexing.ts';
+import { chainId, createTestIndexer, differencesFromChain, group, silent } from './helpers/indexing.ts';
 import { eventKeys, projectionSnapshot } from './helpers/projections.ts';
 import { startRpcProxy, type RpcProxy } from './helpers/rpc-proxy.ts';
 
@@ -148,6 +152,48 @@ describe('restarts, lagging nodes and deep reorgs', () => {
     } finally {
       proxy.maxLogRange(0);
       await fresh.drop();
+    }
+  });
+});
+
+describe('the block source', () => {
+  it('prefetching several ranges ahead while range sizes grow asks for each block once', async () => {
+    await chain.mine(200); // anvil finalizes 64 blocks behind its head
+    const requested: [number, number][] = [];
+    proxy.beforeCall(async (call) => {
+      if (call.method !== 'eth_getLogs') return;
+      const f = call.params![0] as { fromBlock: string; toBlock: string };
+      requested.push([Number(f.fromBlock), Number(f.toBlock)]);
+    });
+    try {
+      const source = createBlockSource({
+        rpc: createRpc({ urls: [proxy.url], logger: silent, retries: 1 }),
+        chainId,
+        addresses: [chain.address],
+        topics: chamaTopics,
+        startBlock: 0,
+        confirmations: 0,
+        maxReorgDepth: 8,
+        sizer: createRangeSizer({ maxBlocks: 16, initialBlocks: 1 }),
+        storedBlocks: async () => [],
+        logger: silent,
+        prefetch: 3,
+      });
+      let cursor: Cursor | undefined;
+      const handedOut: [number, number][] = [];
+      for (;;) {
+        const next = await source.next(cursor);
+        if (next.kind !== 'batch' || next.mode !== 'historical') break;
+        handedOut.push([next.from, next.to]);
+        const tip = next.headers[next.headers.length - 1]!;
+        cursor = { blockNumber: tip.number, blockHash: tip.hash };
+      }
+      expect(handedOut.length).toBeGreaterThan(5);
+      handedOut.forEach(([from], i) => expect(from).toBe(i === 0 ? 0 : handedOut[i - 1]![1] + 1));
+      const blocks = requested.flatMap(([from, to]) => Array.from({ length: to - from + 1 }, (_, i) => from + i));
+      expect(blocks.length).toBe(new Set(blocks).size);
+    } finally {
+      proxy.beforeCall(undefined);
     }
   });
 });

@@ -62,7 +62,8 @@ export type BlockSourceOptions = {
 export function createBlockSource(options: BlockSourceOptions): BlockSource {
   const { rpc, chainId, addresses, topics, startBlock, confirmations, maxReorgDepth, sizer, logger, maxLiveBlocks = 100, prefetch = 1 } = options;
   let tipChecked = false;
-  const ahead = new Map<number, Promise<{ to: number; logs: Log[]; header: BlockHeader | undefined }>>();
+  /** Prefetched ranges by first block, each with the last block it was asked for. */
+  const ahead = new Map<number, { end: number; work: Promise<{ to: number; logs: Log[]; header: BlockHeader | undefined }> }>();
 
   async function finality(head: number): Promise<number> {
     const finalized = await rpc.finalizedNumber();
@@ -95,7 +96,7 @@ export function createBlockSource(options: BlockSourceOptions): BlockSource {
   }
 
   async function historical(from: number, limit: number, head: number, finalized: number): Promise<SourceEvent> {
-    let pending = ahead.get(from);
+    let pending = ahead.get(from)?.work;
     if (!pending) {
       ahead.clear();
       pending = fetchHistorical(from, Math.min(limit, from + sizer.size() - 1));
@@ -110,12 +111,18 @@ export function createBlockSource(options: BlockSourceOptions): BlockSource {
       return { kind: 'idle', reason: 'node-behind', head, finalized };
     }
     const { to, logs, header } = fetched;
-    // Fetch ahead, bounded: at most `prefetch` ranges beyond the one being handed out.
+    // Fetch ahead, bounded: at most `prefetch` ranges beyond the one being handed out, each
+    // starting where the one before it was asked to end (a range the node split short leaves a
+    // gap, found when it is handed out, and the ranges after it are fetched again).
     let next = to + 1;
     for (let i = 0; i < prefetch && next <= limit; i++) {
-      const end = Math.min(limit, next + sizer.size() - 1);
-      if (!ahead.has(next)) ahead.set(next, fetchHistorical(next, end));
-      next = end + 1;
+      let range = ahead.get(next);
+      if (!range) {
+        const end = Math.min(limit, next + sizer.size() - 1);
+        range = { end, work: fetchHistorical(next, end) };
+        ahead.set(next, range);
+      }
+      next = range.end + 1;
     }
     return { kind: 'batch', mode: 'historical', from, to, logs, headers: [header], head, finalized };
   }
