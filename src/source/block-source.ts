@@ -65,9 +65,10 @@ export function createBlockSource(options: BlockSourceOptions): BlockSource {
   /** Prefetched ranges by first block, each with the last block it was asked for. */
   const ahead = new Map<number, { end: number; work: Promise<{ to: number; logs: Log[]; header: BlockHeader | undefined }> }>();
 
-  async function finality(head: number): Promise<number> {
-    const finalized = await rpc.finalizedNumber();
-    return Math.max(0, Math.min(head, finalized ?? head - maxReorgDepth));
+  /** The head and the finalized block (MAX_REORG_DEPTH behind the head where the node has no such tag), read together. */
+  async function tip(): Promise<{ head: number; finalized: number }> {
+    const [head, tagged] = await Promise.all([rpc.headNumber(), rpc.finalizedNumber()]);
+    return { head, finalized: Math.max(0, Math.min(head, tagged ?? head - maxReorgDepth)) };
   }
 
   async function findAncestor(cursor: Cursor, newHash: Hex, head: number, finalized: number): Promise<SourceEvent> {
@@ -167,8 +168,7 @@ export function createBlockSource(options: BlockSourceOptions): BlockSource {
   }
 
   async function next(cursor: Cursor | undefined): Promise<SourceEvent> {
-    const head = await rpc.headNumber();
-    const finalized = await finality(head);
+    const { head, finalized } = await tip();
     const target = head - confirmations;
     if (cursor && head < cursor.blockNumber) return { kind: 'idle', reason: 'node-behind', head, finalized };
     if (cursor && (!tipChecked || cursor.blockNumber > finalized)) {
