@@ -41,7 +41,34 @@ export type AccountRow = {
   updatedAtBlock: number;
 };
 
-export const chamaKey = (address: string, chamaId: bigint) => `${address}:${chamaId}`;
+/**
+ * Row keys are memoized: the fold looks up two per event, and building each string anew (a
+ * bigint printed in decimal, concatenations) and hashing it cost more than the fold's own work
+ * (measured). The memo forgets everything past `MEMO_LIMIT` keys, so it stays bounded.
+ */
+const MEMO_LIMIT = 100_000;
+const chamaMemo = new Map<string, Map<bigint, string>>();
+const memberMemo = new Map<string, Map<string, string>>();
+let memoized = 0;
+
+function memo<K>(outer: Map<string, Map<K, string>>, first: string, second: K): string {
+  let inner = outer.get(first);
+  if (!inner) outer.set(first, (inner = new Map()));
+  let key = inner.get(second);
+  if (key === undefined) {
+    if (++memoized > MEMO_LIMIT) {
+      chamaMemo.clear();
+      memberMemo.clear();
+      memoized = 1;
+      outer.set(first, (inner = new Map()));
+    }
+    key = `${first}:${second}`;
+    inner.set(second, key);
+  }
+  return key;
+}
+
+export const chamaKey = (address: string, chamaId: bigint): string => memo(chamaMemo, address, chamaId);
 export const memberKey = (address: string, chamaId: bigint, member: string) => memberKeyOf(chamaKey(address, chamaId), member);
-/** The same key from the chama's: one bigint-to-decimal conversion per event instead of two. */
-export const memberKeyOf = (chamaKey: string, member: string) => `${chamaKey}:${member}`;
+/** The same key from the chama's. */
+export const memberKeyOf = (chamaKey: string, member: string): string => memo(memberMemo, chamaKey, member);
