@@ -157,10 +157,12 @@ describe('restarts, lagging nodes and deep reorgs', () => {
 });
 
 describe('the block source', () => {
-  it('prefetching several ranges ahead while range sizes grow asks for each block once', async () => {
+  it('prefetching several ranges ahead while range sizes grow asks for each block once, and reads the head once below finality', async () => {
     await chain.mine(200); // anvil finalizes 64 blocks behind its head
     const requested: [number, number][] = [];
+    let headReads = 0;
     proxy.beforeCall(async (call) => {
+      if (call.method === 'eth_blockNumber') headReads++;
       if (call.method !== 'eth_getLogs') return;
       const f = call.params![0] as { fromBlock: string; toBlock: string };
       requested.push([Number(f.fromBlock), Number(f.toBlock)]);
@@ -178,6 +180,7 @@ describe('the block source', () => {
         storedBlocks: async () => [],
         logger: silent,
         prefetch: 3,
+        tipRefreshMs: 60_000,
       });
       let cursor: Cursor | undefined;
       const handedOut: [number, number][] = [];
@@ -192,6 +195,9 @@ describe('the block source', () => {
       handedOut.forEach(([from], i) => expect(from).toBe(i === 0 ? 0 : handedOut[i - 1]![1] + 1));
       const blocks = requested.flatMap(([from, to]) => Array.from({ length: to - from + 1 }, (_, i) => from + i));
       expect(blocks.length).toBe(new Set(blocks).size);
+      // Below the finality it read first, the source read the head again only to check the
+      // first cursor's hash, and once past that finality (the call that ended the loop).
+      expect(headReads).toBe(3);
     } finally {
       proxy.beforeCall(undefined);
     }
