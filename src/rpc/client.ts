@@ -194,9 +194,9 @@ export function createRpc(args: { urls: readonly string[]; logger: Logger; timeo
 
 /**
  * fetch, with the body read here as bytes, at most `maxBytes` of them, and handed to viem whole.
- * viem's own capped reader decodes each chunk into a growing string: 3 µs an event of a
- * backfill, a third of the eth_getLogs path (measured). A body over the cap is viem's
- * ResponseBodyTooLargeError, which a log range answers by splitting.
+ * viem's own capped reader decodes each chunk into a growing string: the eth_getLogs path
+ * (fetch, parse, checks) took 10.0 µs an event that way, 8.7 this way (measured). A body over
+ * the cap is viem's ResponseBodyTooLargeError, which a log range answers by splitting.
  */
 function cappedFetch(maxBytes: number) {
   return async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
