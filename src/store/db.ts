@@ -95,7 +95,11 @@ async function openPglite(dir: string | undefined): Promise<Db> {
   const [{ PGlite }, { drizzle: drizzlePglite }] = await Promise.all([import('@electric-sql/pglite'), import('drizzle-orm/pglite')]);
   if (dir) mkdirSync(dir, { recursive: true });
   const unlock = dir ? lockDataDir(dir) : () => {};
-  const client = await (dir ? PGlite.create(dir) : PGlite.create()).catch((error: unknown) => {
+  // PGlite's shared buffers live in this process's memory: 32 MB instead of its default 128 MB
+  // left a 200k-event backfill as fast (7.0-7.3k against 6.8-7.2k events/s) and its peak RSS
+  // 755-761 MB instead of 822-934 (measured).
+  const options = { startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB'] };
+  const client = await (dir ? PGlite.create(dir, options) : PGlite.create(options)).catch((error: unknown) => {
     unlock();
     throw error;
   });
