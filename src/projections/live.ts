@@ -14,7 +14,8 @@ import { chamaKey, memberKey, type AccountRow, type ChamaRow, type MemberRow } f
  * The copy is only right while this writer is the only one: the indexer forgets it after a
  * failed commit, a rewind, or any other holder of the writer lock (operator jobs), and when it
  * grows past `maxRows` (memory stays bounded; a forgotten row is read again when next touched).
- * A fold copies a row before its first change, so a prepared batch keeps its rows while later batches fold.
+ * A fold copies a row before its first change, so a prepared batch keeps its rows while later
+ * batches fold.
  */
 export type LiveProjections = {
   prepare(ex: Executor, chainId: number, events: readonly ChamaEvent[]): Promise<BulkWrite[]>;

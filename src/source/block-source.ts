@@ -76,6 +76,9 @@ export function createBlockSource(options: BlockSourceOptions): BlockSource {
     return { head, finalized: Math.max(0, Math.min(head, tagged ?? head - maxReorgDepth)) };
   }
 
+  /** The last block a backfill fetches under this tip: finalized, and CONFIRMATIONS behind the head. */
+  const backfillLimit = (t: { head: number; finalized: number }) => Math.min(t.finalized, t.head - confirmations);
+
   async function findAncestor(cursor: Cursor, newHash: Hex, head: number, finalized: number): Promise<SourceEvent> {
     const stored = await options.storedBlocks(Math.max(0, cursor.blockNumber - maxReorgDepth), cursor.blockNumber);
     for (const block of stored) {
@@ -179,9 +182,8 @@ export function createBlockSource(options: BlockSourceOptions): BlockSource {
     // finality seen it is read again only every `tipRefreshMs`, or when the node falls behind.
     const from = cursor ? cursor.blockNumber + 1 : startBlock;
     if (lastTip && (tipChecked || !cursor) && performance.now() - lastTip.at < tipRefreshMs) {
-      const limit = Math.min(lastTip.finalized, lastTip.head - confirmations);
-      if (from <= limit) {
-        const event = await historical(from, limit, lastTip.head, lastTip.finalized);
+      if (from <= backfillLimit(lastTip)) {
+        const event = await historical(from, backfillLimit(lastTip), lastTip.head, lastTip.finalized);
         if (event.kind === 'idle') lastTip = undefined;
         return event;
       }
@@ -200,7 +202,7 @@ export function createBlockSource(options: BlockSourceOptions): BlockSource {
       }
     }
     if (from > target) return { kind: 'idle', reason: 'caught-up', head, finalized };
-    if (from <= finalized) return historical(from, Math.min(finalized, target), head, finalized);
+    if (from <= finalized) return historical(from, backfillLimit(lastTip), head, finalized);
     ahead.clear();
     return live(cursor, from, Math.min(target, from + maxLiveBlocks - 1), head, finalized);
   }
