@@ -21,6 +21,8 @@ const log = (i: number) => ({
   removed: false,
 });
 
+const refusalMessage = 'query returned more than 10000 results — límite de la consulta, 結果が多すぎます';
+
 describe('rpc client', () => {
   let server: Server;
   let url: string;
@@ -30,6 +32,13 @@ describe('rpc client', () => {
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
         const call = JSON.parse(body) as { id: number };
+        if (req.url === '/refused') {
+          // Not ASCII, and sent a few bytes at a time so characters straddle the chunks.
+          const refusal = Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: call.id, error: { code: -32005, message: refusalMessage } }));
+          res.writeHead(200, { 'content-type': 'application/json' });
+          for (let i = 0; i < refusal.length; i += 7) res.write(refusal.subarray(i, i + 7));
+          return res.end();
+        }
         const answer = JSON.stringify({ jsonrpc: '2.0', id: call.id, result: Array.from({ length: 200 }, (_, i) => log(i)) });
         if (req.url === '/chunked') {
           res.writeHead(200, { 'content-type': 'application/json' });
@@ -62,5 +71,11 @@ describe('rpc client', () => {
     const error = await logsFrom(path, 10_000).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RangeTooLargeError);
     expect((error as Error).message).toMatch(/exceeded the size limit/);
+  });
+
+  it('reads an answer that is not ASCII as UTF-8, whatever its chunks', async () => {
+    const error = await logsFrom('/refused').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RangeTooLargeError);
+    expect((error as Error).message).toContain(refusalMessage);
   });
 });
