@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMutex } from '../src/common/mutex.ts';
 import { createJobRunner, type Job, type JobRunner } from '../src/jobs/index.ts';
 import { createRpc } from '../src/rpc/client.ts';
+import { readCursor } from '../src/store/chain-state.ts';
 import { startTestChain, type TestChain } from './helpers/chain.ts';
 import { createTestDb, type TestDb } from './helpers/db.ts';
 import { chainId, createTestIndexer, fullRound, group, silent } from './helpers/indexing.ts';
@@ -139,4 +140,39 @@ describe('jobs', () => {
     stop.abort();
     await loop;
   });
+
+  it('a backfill holds the writer until something else wants it: a job gets in after the batch in hand, a stop leaves nothing in flight', async () => {
+    await chain.mine(300); // anvil finalizes 64 blocks behind its head: historical batches
+    const head = Number(await chain.publicClient.getBlockNumber());
+    const fresh = await createTestDb('postgres');
+    const indexer = createTestIndexer(fresh, { rpcUrl: proxy.url, address: chain.address }, { writer, maxBlockRange: 4 });
+    const indexed = () => indexer.status().cursor?.blockNumber ?? -1;
+    const stop = new AbortController();
+    proxy.slow(25); // at least 50 ms a batch (logs, then the last header): seconds of backfill
+    try {
+      const turns = writer.turns;
+      const loop = indexer.run(stop.signal);
+      await waitFor(() => indexed() >= 40, 'the backfill to start');
+      const job = await writer.run(async () => ({ turn: writer.turns, indexed: indexed() }));
+      // One step of the backfill, then the job, while the backfill was far from done.
+      expect(job.turn).toBe(turns + 2);
+      expect(job.indexed).toBeLessThan(head - 64 - 100);
+      // Over a second and a half more in the same step: nothing else wanted the writer.
+      await waitFor(() => indexed() >= job.indexed + 120, 'the backfill to go on after the job');
+      stop.abort();
+      await loop;
+      expect(writer.turns).toBe(turns + 3);
+      const stopped = indexer.status().cursor!;
+      expect(stopped.blockNumber).toBeLessThan(head - 64);
+      expect(await readCursor(fresh.orm, chainId)).toMatchObject(stopped);
+      proxy.slow(0);
+      const done = await createTestIndexer(fresh, chain).syncToHead();
+      expect(done?.blockNumber).toBe(head);
+      expect(await projectionChecksums(fresh, chainId)).toEqual(await projectionChecksums(db, chainId));
+    } finally {
+      proxy.slow(0);
+      await fresh.drop();
+    }
+  });
 });
+

@@ -6,6 +6,8 @@
 export type Mutex = {
   run<T>(fn: () => Promise<T>): Promise<T>;
   readonly busy: boolean;
+  /** Callers queued behind the current holder. */
+  readonly waiting: number;
   /** How many holders have started so far: a holder that sees it move by more than one knows someone else wrote in between. */
   readonly turns: number;
 };
@@ -20,6 +22,9 @@ export function createMutex(): Mutex {
     },
     get busy() {
       return holders > 0;
+    },
+    get waiting() {
+      return Math.max(0, holders - 1);
     },
     run(fn) {
       holders++;

@@ -59,8 +59,6 @@ export type IndexerOptions = {
   logger: Logger;
   /** Shared with operator jobs in the same process, so their writes never interleave. */
   writer?: Mutex;
-  /** How long one step may hold the writer lock while backfilling. */
-  stepBudgetMs?: number;
   /** Committed events before the first ANALYZE of the tables (then at each doubling). */
   analyzeAfterEvents?: number;
 };
@@ -79,7 +77,7 @@ export async function resolveChainId(rpc: Rpc, expected: number | undefined): Pr
  * The cursor in the database is the truth; the copy here is what this writer last committed.
  */
 export function createIndexer(options: IndexerOptions): Indexer {
-  const { db, rpc, chainId, addresses, logger, pollIntervalMs, stepBudgetMs = 1000 } = options;
+  const { db, rpc, chainId, addresses, logger, pollIntervalMs } = options;
   const log = logger.child({ module: 'indexer', chain_id: chainId });
   const decoder = createDecoder(chainId);
   const source = createBlockSource({
@@ -121,16 +119,17 @@ export function createIndexer(options: IndexerOptions): Indexer {
   /**
    * One step under the writer lock (operator jobs may have moved things in between, so the
    * cursor is read again). Historical batches are pipelined: while batch N commits, batch N+1
-   * is fetched and decoded; commits stay strictly in order, and the step ends with nothing in
-   * flight, after at most `stepBudgetMs`, so jobs waiting on the lock get their turn.
+   * is fetched and decoded; commits stay strictly in order. A backfill goes on in one step until
+   * something else wants the writer (a job waiting for the lock, a pause, a stop); the step then
+   * ends after the batch in hand, with nothing in flight. Ending every second instead emptied
+   * the pipeline every two or three batches, each time leaving a commit with nothing beside it.
    */
-  const step = () =>
+  const step = (stop?: AbortSignal) =>
     writer.run(async () => {
       if (writer.turns !== lastTurn + 1) live.forget();
       lastTurn = writer.turns;
       live.trim();
       cursor = committed = await readCursor(db.orm, chainId);
-      const deadline = performance.now() + stepBudgetMs;
       let inflight: Promise<void> | undefined;
       try {
         for (;;) {
@@ -149,7 +148,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
           const writes = await prepareBatch(db, live, chainId, events);
           await inflight;
           inflight = commit(batch, events, writes, started);
-          if (performance.now() > deadline) break;
+          if (writer.waiting > 0 || paused || stop?.aborted) break;
         }
         await inflight;
         return false;
@@ -223,7 +222,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
           continue;
         }
         try {
-          const caughtUp = await step();
+          const caughtUp = await step(signal);
           failures = 0;
           status.lastError = null;
           if (caughtUp) await pauseOrWait(pollIntervalMs);
