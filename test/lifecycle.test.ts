@@ -74,6 +74,9 @@ describe.each(['postgres', 'pglite'] as const)('lifecycle on %s', (kind) => {
       expect(Number(await analyzed())).toBe(0);
       await createTestIndexer(fresh, chain, { analyzeAfterEvents: 5 }).syncToHead();
       await waitFor(async () => Number(await analyzed()) > 0, 'ANALYZE of events and members');
+      // From a small sample: at most 10 buckets (PostgreSQL's default makes up to 100).
+      const [buckets] = await rows<{ n: number | null }>(fresh.orm, sql`SELECT array_length(histogram_bounds::text::text[], 1) AS n FROM pg_stats WHERE tablename = 'events' AND attname = 'block_number'`);
+      expect(Number(buckets!.n)).toBeLessThanOrEqual(11);
     } finally {
       await fresh.drop();
     }

@@ -9,6 +9,13 @@ import type { Db } from './db.ts';
  * ANALYZE (551 -> 257 ms at 200k events), which took a tenth of the database's CPU in a backfill.
  */
 const targets = ['events (chain_id, block_number, log_index, address, event, chama_id, account)', 'chamas', 'members', 'accounts'];
+/**
+ * Statistics from a sample of 3,000 rows instead of PostgreSQL's default of 30,000: at 1M events
+ * the ANALYZE of `events` took 85 ms instead of 650 (and 15 ms instead of 150 for 35k members),
+ * with the same plans for the API's queries (measured), which all go by an index whose leading
+ * columns they fix. An operator's own ANALYZE uses the server's default.
+ */
+const statisticsTarget = 10;
 
 /**
  * Keeps the planner's statistics in step with a backfill. Autovacuum may be off (it is on the
@@ -29,7 +36,10 @@ export function createStatistics(db: Db, logger: Logger, { firstAfter = 50_000 }
       next = written * 2;
       const started = performance.now();
       running = db.orm
-        .execute(sql.raw(`ANALYZE ${targets.join(', ')}`))
+        .transaction(async (tx) => {
+          await tx.execute(sql.raw(`SET LOCAL default_statistics_target = ${statisticsTarget}`));
+          await tx.execute(sql.raw(`ANALYZE ${targets.join(', ')}`));
+        })
         .then(
           () => logger.info({ events_written: written, duration_ms: Math.round(performance.now() - started) }, 'planner statistics updated'),
           (error: unknown) => logger.warn({ ...errorFields(error), events_written: written }, 'ANALYZE failed; the planner keeps its old statistics'),
