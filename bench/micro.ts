@@ -6,9 +6,11 @@
  */
 import { parseArgs } from 'node:util';
 import { decodeEventLog, type Hex, type Log } from 'viem';
+import { pino } from 'pino';
 import { z } from 'zod';
 import { chamaEventsAbi, chamaTopics } from '../src/decode/abi.ts';
 import { createDecoder } from '../src/decode/decoder.ts';
+import { createRpc } from '../src/rpc/client.ts';
 import { eventRows, toRecord } from '../src/store/events.ts';
 import { createWorkingSet, foldEvents, touchedKeys } from '../src/projections/fold.ts';
 import { projectionWrites } from '../src/projections/persist.ts';
@@ -30,7 +32,18 @@ const bodies: string[] = [];
 for (let from = 0; from <= info.head; from += 500) {
   bodies.push(await rpc.callRaw('eth_getLogs', [{ address: info.address, topics: [chamaTopics], fromBlock: hexNumber(from), toBlock: hexNumber(Math.min(info.head, from + 499)) }]));
 }
+// The whole eth_getLogs path of src/rpc/client.ts (fetch, read, parse, checks, viem Logs) in
+// this process's CPU time (anvil's is its own): best of 5 passes after one to warm up.
+const client = createRpc({ urls: [anvil.rpcUrl], logger: pino({ level: 'warn' }) });
+let rpcPath = Infinity;
+for (let pass = 0; pass < 6; pass++) {
+  const before = process.cpuUsage();
+  for (let from = 0; from <= info.head; from += 500) await client.logs({ addresses: [info.address], topics: chamaTopics, from, to: Math.min(info.head, from + 499) });
+  const used = process.cpuUsage(before);
+  if (pass > 0) rpcPath = Math.min(rpcPath, (used.user + used.system) / info.events);
+}
 await anvil.stop();
+process.stdout.write(`${'createRpc().logs: fetch, read, parse, checks (CPU time)'.padEnd(58)} ${rpcPath.toFixed(2).padStart(7)} µs/event\n`);
 
 function time(label: string, fn: () => unknown): number {
   let best = Infinity;
