@@ -79,8 +79,8 @@ export const events = pgTable('events', eventColumns, (t) => [
   /**
    * An account's events in chain order, keyed by the account's first 8 bytes as an int8 rather
    * than its 42 characters (queries also compare the account itself): the index is half the size
-   * (150 -> 71 MB at 1M events), and inserting 1M rows into `events` took 13.4-14.7 s instead of
-   * 16.1-16.5 (measured): these inserts land at random places, and a smaller index stays cached.
+   * (150 -> 71 MB at 1M events), inserting 1M rows into `events` took 13.4-14.7 s instead of
+   * 16.1-16.5, and a 1M backfill's PostgreSQL CPU fell from 27.75 to 26.0 µs per event (measured).
    */
   index('events_account_key_idx').on(t.chainId, accountKey(t.account), t.blockNumber, t.logIndex),
   /**
