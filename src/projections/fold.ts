@@ -39,29 +39,24 @@ export function foldEvents(ws: WorkingSet, events: readonly FoldEvent[]): Workin
       const account = eventAccount(e);
       const mk = memberKeyOf(ck, account);
       let member = members.get(mk);
-      if (!member || !changed.members.has(mk)) {
-        member = member ? copyMember(member) : emptyMember(e, account);
-        members.set(mk, member);
-        changed.members.add(mk);
-      }
+      if (!member || !changed.members.has(mk)) member = own(members, changed.members, mk, member ? copyMember(member) : emptyMember(e, account));
       // The member first: a join's position is read off the chama as it was before the event.
       applyMember(member, e, chama);
       let acct = accounts.get(account);
-      if (!acct || !changed.accounts.has(account)) {
-        acct = acct ? copyAccount(acct) : emptyAccount(e, account);
-        accounts.set(account, acct);
-        changed.accounts.add(account);
-      }
+      if (!acct || !changed.accounts.has(account)) acct = own(accounts, changed.accounts, account, acct ? copyAccount(acct) : emptyAccount(e, account));
       applyAccount(acct, e);
     }
-    if (!chama || !changed.chamas.has(ck)) {
-      chama = chama ? copyChama(chama) : emptyChama(e);
-      chamas.set(ck, chama);
-      changed.chamas.add(ck);
-    }
+    if (!chama || !changed.chamas.has(ck)) chama = own(chamas, changed.chamas, ck, chama ? copyChama(chama) : emptyChama(e));
     applyChama(chama, e);
   }
   return ws;
+}
+
+/** Makes `row` the fold's own copy under `key`. */
+function own<T>(rows: Map<string, T>, changed: Set<string>, key: string, row: T): T {
+  rows.set(key, row);
+  changed.add(key);
+  return row;
 }
 
 /** The entity keys a set of events touches: what a live batch loads, and what a reorg re-folds. */
