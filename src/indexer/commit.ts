@@ -4,8 +4,8 @@ import type { ChamaEvent } from '../decode/event.ts';
 import type { BlockHeader } from '../rpc/client.ts';
 import { refold } from '../projections/engine.ts';
 import type { LiveProjections } from '../projections/live.ts';
-import { runBulk, type BulkWrite } from '../store/bulk.ts';
-import { deleteBlocksAbove, moveCursor, pruneBlocks, saveBlocks, type BlockRef, type Cursor } from '../store/chain-state.ts';
+import type { BulkWrite } from '../store/bulk.ts';
+import { blocksInsert, blocksPrune, cursorMove, deleteBlocksAbove, moveCursor, type BlockRef, type Cursor } from '../store/chain-state.ts';
 import { rows, type Db } from '../store/db.ts';
 import { eventColumns, eventRows, fromRecord, type EventRecord } from '../store/events.ts';
 
@@ -31,24 +31,21 @@ export async function commitBatch(db: Db, args: { chainId: number; eventCount: n
   const { chainId, eventCount, writes, headers, from, finalized } = args;
   const tip = headers[headers.length - 1]!;
   const to: Cursor = { blockNumber: tip.number, blockHash: tip.hash };
+  // Generic plans: a custom plan folds each bound array (megabytes of a batch) into a constant
+  // and copies it through the planner, a tenth of the database's CPU (measured); the plan of a
+  // bulk insert is the same whatever the arrays hold.
+  const relaxed = args.relaxed && db.kind === 'postgres';
+  const settings = sql`SELECT set_config('plan_cache_mode', 'force_generic_plan', true)${relaxed ? sql`, set_config('synchronous_commit', 'off', true)` : sql``}`;
+  // The cursor's compare-and-set is checked before COMMIT: if another writer moved it, nothing
+  // of the batch commits. The cursor's own hash stays: the next batch's first parent hash is
+  // checked against it.
+  const cursor = cursorMove(chainId, from, { ...to, finalizedBlock: finalized, eventsDelta: eventCount });
+  const statements = [settings, ...writes.map((w) => w.sql), blocksInsert(chainId, headers), cursor.statement, blocksPrune(chainId, Math.min(finalized, to.blockNumber))].filter((s) => s !== undefined);
   const started = performance.now();
   let written = started;
-  await db.orm.transaction(async (tx) => {
-    // Generic plans: a custom plan folds each bound array (megabytes of a batch) into a constant
-    // and copies it through the planner, a tenth of the database's CPU (measured); the plan of a
-    // bulk insert is the same whatever the arrays hold.
-    const relaxed = args.relaxed && db.kind === 'postgres';
-    await tx.execute(sql`SELECT set_config('plan_cache_mode', 'force_generic_plan', true)${relaxed ? sql`, set_config('synchronous_commit', 'off', true)` : sql``}`);
-    // All at once: the driver pipelines them (see runBulk); the cursor's compare-and-set fails
-    // the whole transaction if another writer moved it.
-    await Promise.all([
-      runBulk(tx, writes),
-      saveBlocks(tx, chainId, headers),
-      moveCursor(tx, chainId, from, { ...to, finalizedBlock: finalized, eventsDelta: eventCount }),
-      // The cursor's own hash stays: the next batch's first parent hash is checked against it.
-      pruneBlocks(tx, chainId, Math.min(finalized, to.blockNumber)),
-    ]);
+  await db.transaction(statements, (results) => {
     written = performance.now();
+    cursor.check(results[statements.indexOf(cursor.statement)]!);
   });
   return { cursor: to, timings: { write_ms: Math.round(written - started), commit_ms: Math.round(performance.now() - written) } };
 }

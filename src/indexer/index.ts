@@ -63,6 +63,12 @@ export type IndexerOptions = {
   analyzeAfterEvents?: number;
 };
 
+/**
+ * Historical commits in flight at once. A batch's transaction is queued in the database behind
+ * the previous one's COMMIT, so the server goes on to it without waiting for this process.
+ */
+const COMMIT_DEPTH = 2;
+
 /** Checks the node serves the chain we were told to index; returns its chain id. */
 export async function resolveChainId(rpc: Rpc, expected: number | undefined): Promise<number> {
   const actual = await rpc.chainId();
@@ -130,7 +136,11 @@ export function createIndexer(options: IndexerOptions): Indexer {
       lastTurn = writer.turns;
       live.trim();
       cursor = committed = await readCursor(db.orm, chainId);
-      let inflight: Promise<void> | undefined;
+      /** Commits in flight, oldest first; each waits in the database behind the one before. */
+      const inflight: Promise<void>[] = [];
+      const settle = async () => {
+        while (inflight.length > 0) await inflight.shift();
+      };
       try {
         for (;;) {
           const started = performance.now();
@@ -138,24 +148,27 @@ export function createIndexer(options: IndexerOptions): Indexer {
           status.headBlock = next.head;
           status.finalizedBlock = next.finalized;
           if (next.kind !== 'batch' || next.mode !== 'historical') {
-            await inflight;
-            inflight = undefined;
+            await settle();
             return await handle(next, started);
           }
           // The raw logs are not kept for the commit: garbage before it ends, not after.
           const { logs, ...batch } = next;
           const events = decoder.decode(logs);
           const writes = await prepareBatch(db, live, chainId, events);
-          await inflight;
-          inflight = commit(batch, events, writes, started);
+          if (inflight.length >= COMMIT_DEPTH) await inflight.shift();
+          const committing = commit(batch, events, writes, started);
+          // Awaited later (a failure is thrown there); until then it must not count as unhandled,
+          // which would end the process instead of failing the step.
+          committing.catch(() => {});
+          inflight.push(committing);
           if (writer.waiting > 0 || paused || stop?.aborted) break;
         }
-        await inflight;
+        await settle();
         return false;
       } catch (error) {
         // The live copy may hold batches that never committed.
         live.forget();
-        await inflight?.catch(() => {});
+        await Promise.allSettled(inflight.splice(0));
         throw error;
       }
     });

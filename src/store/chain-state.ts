@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Hex } from 'viem';
 import { FatalError } from '../common/errors.ts';
 import { insertMany } from './bulk.ts';
@@ -17,27 +17,39 @@ export async function readCursor(ex: Executor, chainId: number): Promise<Cursor 
  * Moves the cursor, but only from where this writer last saw it (compare-and-set). If another
  * process moved it, this batch must not commit: two writers would duplicate or lose events.
  */
-export async function moveCursor(ex: Executor, chainId: number, from: Cursor | undefined, to: Cursor & { finalizedBlock: number; eventsDelta: number }): Promise<void> {
-  const moved = from
-    ? await rows(ex, sql`UPDATE cursor SET block_number = ${to.blockNumber}, block_hash = ${to.blockHash}, finalized_block = GREATEST(finalized_block, ${to.finalizedBlock}),
-                          events_total = events_total + ${to.eventsDelta}, updated_at = now()
-                        WHERE chain_id = ${chainId} AND block_number = ${from.blockNumber} AND block_hash = ${from.blockHash} RETURNING chain_id`)
-    : await rows(ex, sql`INSERT INTO cursor (chain_id, block_number, block_hash, finalized_block, events_total) VALUES (${chainId}, ${to.blockNumber}, ${to.blockHash}, ${to.finalizedBlock}, ${to.eventsDelta})
-                        ON CONFLICT (chain_id) DO NOTHING RETURNING chain_id`);
-  if (moved.length !== 1) {
-    throw new FatalError('the cursor was moved by another writer; refusing to commit this batch', { chain_id: chainId, expected_block: from?.blockNumber ?? null, block_number: to.blockNumber });
-  }
+export async function moveCursor(ex: Executor, chainId: number, from: Cursor | undefined, to: CursorMove): Promise<void> {
+  const move = cursorMove(chainId, from, to);
+  move.check(await rows(ex, move.statement));
 }
 
-export async function saveBlocks(ex: Executor, chainId: number, blocks: readonly BlockRef[]): Promise<void> {
-  if (blocks.length === 0) return;
-  await ex.execute(
-    insertMany(
-      'blocks',
-      [['chain_id', 'int8'], ['number', 'int8'], ['hash', 'text'], ['parent_hash', 'text']],
-      blocks.map((b) => ({ chain_id: chainId, number: b.number, hash: b.hash, parent_hash: b.parentHash })),
-      'ON CONFLICT (chain_id, number) DO UPDATE SET hash = excluded.hash, parent_hash = excluded.parent_hash',
-    ),
+type CursorMove = Cursor & { finalizedBlock: number; eventsDelta: number };
+
+/** The compare-and-set as a statement, and the check of its result that must pass before COMMIT. */
+export function cursorMove(chainId: number, from: Cursor | undefined, to: CursorMove): { statement: SQL; check(rows: readonly unknown[]): void } {
+  const statement = from
+    ? sql`UPDATE cursor SET block_number = ${to.blockNumber}, block_hash = ${to.blockHash}, finalized_block = GREATEST(finalized_block, ${to.finalizedBlock}),
+                            events_total = events_total + ${to.eventsDelta}, updated_at = now()
+          WHERE chain_id = ${chainId} AND block_number = ${from.blockNumber} AND block_hash = ${from.blockHash} RETURNING chain_id`
+    : sql`INSERT INTO cursor (chain_id, block_number, block_hash, finalized_block, events_total) VALUES (${chainId}, ${to.blockNumber}, ${to.blockHash}, ${to.finalizedBlock}, ${to.eventsDelta})
+          ON CONFLICT (chain_id) DO NOTHING RETURNING chain_id`;
+  return {
+    statement,
+    check(moved) {
+      if (moved.length !== 1) {
+        throw new FatalError('the cursor was moved by another writer; refusing to commit this batch', { chain_id: chainId, expected_block: from?.blockNumber ?? null, block_number: to.blockNumber });
+      }
+    },
+  };
+}
+
+/** The upsert of these block hashes (none: nothing to write). */
+export function blocksInsert(chainId: number, blocks: readonly BlockRef[]): SQL | undefined {
+  if (blocks.length === 0) return undefined;
+  return insertMany(
+    'blocks',
+    [['chain_id', 'int8'], ['number', 'int8'], ['hash', 'text'], ['parent_hash', 'text']],
+    blocks.map((b) => ({ chain_id: chainId, number: b.number, hash: b.hash, parent_hash: b.parentHash })),
+    'ON CONFLICT (chain_id, number) DO UPDATE SET hash = excluded.hash, parent_hash = excluded.parent_hash',
   );
 }
 
@@ -51,9 +63,7 @@ export async function storedBlocks(ex: Executor, chainId: number, from: number, 
 }
 
 /** Hashes below both finality and the cursor can no longer be reorged away. */
-export async function pruneBlocks(ex: Executor, chainId: number, below: number): Promise<void> {
-  await ex.execute(sql`DELETE FROM blocks WHERE chain_id = ${chainId} AND number < ${below}`);
-}
+export const blocksPrune = (chainId: number, below: number): SQL => sql`DELETE FROM blocks WHERE chain_id = ${chainId} AND number < ${below}`;
 
 export async function deleteBlocksAbove(ex: Executor, chainId: number, block: number): Promise<void> {
   await ex.execute(sql`DELETE FROM blocks WHERE chain_id = ${chainId} AND number > ${block}`);

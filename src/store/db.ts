@@ -5,6 +5,7 @@ import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg
 import type { ExtractTablesWithRelations, SQL } from 'drizzle-orm';
 import * as schema from '../../schema/index.ts';
 import { lockDataDir } from './lock.ts';
+import { createPipeline, type Transact } from './pipeline.ts';
 
 export type Schema = typeof schema;
 export type Orm = PgDatabase<PgQueryResultHKT, Schema>;
@@ -23,6 +24,14 @@ export type Db = {
   location: string;
   /** A dedicated session, for session-level advisory locks (postgres: a reserved connection). */
   session(): Promise<{ rows: <T>(query: string, params?: unknown[]) => Promise<T[]>; release: () => Promise<void> }>;
+  /**
+   * The writer's transactions: the statements' results, in order, after a commit. `verify` sees
+   * the results before the commit and throws to roll it back. On PostgreSQL, calls run in call
+   * order on one connection of their own, and a call made while an earlier one runs is sent
+   * behind that one's COMMIT, so the server goes from one transaction to the next without
+   * waiting for this process (see `createPipeline`).
+   */
+  transaction: Transact;
   close(): Promise<void>;
 };
 
@@ -40,7 +49,7 @@ export async function openDb(options: OpenDbOptions): Promise<Db> {
 }
 
 async function openPostgres(url: string, max: number): Promise<Db> {
-  const [{ default: postgres }, { drizzle: drizzlePostgres }] = await Promise.all([import('postgres'), import('drizzle-orm/postgres-js')]);
+  const [{ default: postgres }, { drizzle: drizzlePostgres }, { PgDialect }] = await Promise.all([import('postgres'), import('drizzle-orm/postgres-js'), import('drizzle-orm/pg-core')]);
   const client = postgres(url, {
     max,
     onnotice: () => {},
@@ -51,10 +60,12 @@ async function openPostgres(url: string, max: number): Promise<Db> {
     connection: { application_name: 'chama-indexer', jit: 'off' },
   });
   const orm = drizzlePostgres({ client: prepared(client), schema }) as unknown as Orm;
+  const transaction = createPipeline(client, new PgDialect());
   return {
     kind: 'postgres',
     orm,
     location: redactUrl(url),
+    transaction,
     async session() {
       const reserved = await client.reserve();
       return {
@@ -115,6 +126,13 @@ async function openPglite(dir: string | undefined): Promise<Db> {
         release: async () => {},
       };
     },
+    // One connection, which PGlite runs one statement at a time: nothing to pipeline.
+    transaction: (statements, verify) =>
+      orm.transaction(async (tx) => {
+        const results = await Promise.all(statements.map((statement) => rows<unknown>(tx, statement)));
+        verify?.(results);
+        return results;
+      }),
     close: async () => {
       await client.close();
       unlock();

@@ -1,0 +1,102 @@
+import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FatalError } from '../src/common/errors.ts';
+import { commitBatch, prepareBatch } from '../src/indexer/commit.ts';
+import { createLiveProjections } from '../src/projections/live.ts';
+import { readCursor } from '../src/store/chain-state.ts';
+import { rows } from '../src/store/db.ts';
+import { countEvents } from '../src/store/events.ts';
+import { createTestDb, type TestDb } from './helpers/db.ts';
+import { blockHash, synthesize } from './helpers/synthetic.ts';
+
+/**
+ * The writer's transactions (`Db.transaction`): on PostgreSQL they are pipelined on a connection
+ * of their own, the next one queued behind the previous one's COMMIT, so these check that
+ * pipelining never commits past a failure and keeps call order.
+ */
+describe.each(['postgres', 'pglite'] as const)('writer transactions on %s', (kind) => {
+  let db: TestDb;
+  const count = async (table: string) => Number((await rows<{ n: number }>(db.orm, sql`SELECT count(*)::int8 AS n FROM ${sql.raw(table)}`))[0]!.n);
+  beforeAll(async () => {
+    db = await createTestDb(kind);
+    await db.orm.execute(sql`CREATE TABLE t (k int PRIMARY KEY, v text)`);
+  });
+  afterAll(() => db?.drop());
+
+  it('returns each statement’s rows in order; calls made back to back run in call order', async () => {
+    const first = db.transaction([sql`INSERT INTO t VALUES (1, 'a'), (2, 'b')`, sql`SELECT k FROM t ORDER BY k`]);
+    const second = db.transaction([sql`UPDATE t SET v = v || '!' WHERE k = ${1} RETURNING v`, sql`SELECT count(*)::int AS n FROM t`]);
+    const [a, b] = await Promise.all([first, second]);
+    expect(a[1]).toEqual([{ k: 1 }, { k: 2 }]);
+    expect(b).toEqual([[{ v: 'a!' }], [{ n: 2 }]]);
+  });
+
+  it('a failing statement commits nothing of its transaction, and the one queued behind it commits on its own', async () => {
+    const failing = db.transaction([sql`INSERT INTO t VALUES (10, 'kept?')`, sql`INSERT INTO t VALUES (1, 'duplicate key')`, sql`INSERT INTO t VALUES (11, 'after')`]);
+    const behind = db.transaction([sql`INSERT INTO t VALUES (20, 'behind')`]);
+    await expect(failing).rejects.toThrow(/duplicate key/);
+    await behind;
+    expect(await rows(db.orm, sql`SELECT k FROM t WHERE k >= 10 ORDER BY k`)).toEqual([{ k: 20 }]);
+  });
+
+  it('a verify that throws rolls back: it sees the results before COMMIT', async () => {
+    const seen: unknown[] = [];
+    const refused = db.transaction([sql`INSERT INTO t VALUES (30, 'x') RETURNING k`], (results) => {
+      seen.push(...results);
+      throw new Error('refused');
+    });
+    await expect(refused).rejects.toThrow('refused');
+    expect(seen).toEqual([[{ k: 30 }]]);
+    expect(await rows(db.orm, sql`SELECT k FROM t WHERE k = 30`)).toEqual([]);
+  });
+
+  it('a batch whose cursor another writer moved commits nothing, nor does the batch queued behind it', async () => {
+    const chainId = 4242;
+    const { events } = synthesize([{ kind: 'create', pick: 0, size: 0 }, { kind: 'mine', pick: 0, size: 0 }, { kind: 'join', pick: 0, size: 1 }, { kind: 'join', pick: 0, size: 2 }], { chainId, firstBlock: 1, fork: 'a' });
+    const header = (n: number) => ({ number: n, hash: blockHash('a', n), parentHash: blockHash('a', n - 1), timestamp: n });
+    const live = createLiveProjections();
+    const last = events[events.length - 1]!.blockNumber;
+    const first = events.filter((e) => e.blockNumber === 1);
+    const start = await commitBatch(db, { chainId, eventCount: first.length, writes: await prepareBatch(db, live, chainId, first), headers: [header(1)], from: undefined, finalized: 0 });
+    const rest = events.filter((e) => e.blockNumber > 1);
+    const headers = Array.from({ length: last - 1 }, (_, i) => header(i + 2));
+    const eventsBefore = await count('events');
+    // This writer believes the cursor is at block 0: another writer has moved it since.
+    const stale = commitBatch(db, { chainId, eventCount: rest.length, writes: await prepareBatch(db, live, chainId, rest), headers, from: { blockNumber: 0, blockHash: blockHash('a', 0) }, finalized: 0 });
+    const tip = headers[headers.length - 1]!;
+    const behind = commitBatch(db, { chainId, eventCount: 0, writes: [], headers: [header(last + 1)], from: { blockNumber: tip.number, blockHash: tip.hash }, finalized: 0, relaxed: true });
+    const failures = await Promise.allSettled([stale, behind]);
+    expect(failures.map((f) => f.status)).toEqual(['rejected', 'rejected']);
+    const reason = (failures[0] as PromiseRejectedResult).reason as FatalError;
+    expect(reason).toBeInstanceOf(FatalError);
+    expect(reason.message).toMatch(/cursor was moved by another writer/);
+    expect(await count('events')).toBe(eventsBefore);
+    expect(await readCursor(db.orm, chainId)).toEqual(start.cursor);
+    expect(await countEvents(db.orm, chainId)).toBe(first.length);
+  });
+
+  it.runIf(kind === 'postgres')('a connection killed under a transaction fails that one only; the next ones run on another connection', async () => {
+    const before = db.transaction([sql`INSERT INTO t VALUES (40, 'before')`]);
+    const killed = db.transaction([sql`INSERT INTO t VALUES (41, 'killed')`, sql`SELECT pg_sleep(30)`]);
+    const after = db.transaction([sql`INSERT INTO t VALUES (42, 'after')`]);
+    const settled = Promise.allSettled([before, killed, after]);
+    const admin = postgres(db.url!, { max: 1, onnotice: () => {} });
+    try {
+      let pid: number | undefined;
+      for (let i = 0; i < 100 && pid === undefined; i++) {
+        [{ pid } = { pid: undefined }] = await admin<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND datname = current_database()`;
+        if (pid === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(pid).toBeDefined();
+      await admin`SELECT pg_terminate_backend(${pid!})`;
+    } finally {
+      await admin.end();
+    }
+    const outcomes = await settled;
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(String((outcomes[1] as PromiseRejectedResult).reason)).toMatch(/terminat|CONNECTION/i);
+    await db.transaction([sql`INSERT INTO t VALUES (43, 'later')`]);
+    expect(await rows(db.orm, sql`SELECT k FROM t WHERE k >= 40 ORDER BY k`)).toEqual([{ k: 40 }, { k: 42 }, { k: 43 }]);
+  });
+});
