@@ -7,10 +7,9 @@
 import { parseArgs } from 'node:util';
 import { decodeEventLog, type Hex, type Log } from 'viem';
 import { pino } from 'pino';
-import { z } from 'zod';
 import { chamaEventsAbi, chamaTopics } from '../src/decode/abi.ts';
 import { createDecoder } from '../src/decode/decoder.ts';
-import { createRpc } from '../src/rpc/client.ts';
+import { createRpc, logsSchema } from '../src/rpc/client.ts';
 import { eventRows, toRecord } from '../src/store/events.ts';
 import { createWorkingSet, foldEvents, touchedKeys } from '../src/projections/fold.ts';
 import { projectionWrites } from '../src/projections/persist.ts';
@@ -57,19 +56,13 @@ function time(label: string, fn: () => unknown): number {
   return perEvent;
 }
 
-// The same checks as src/rpc/client.ts.
-const hex = z.string().regex(/^0x[0-9a-fA-F]*$/);
-const quantity = z.string().regex(/^0x[0-9a-fA-F]+$/);
-const hash = z.string().regex(/^0x[0-9a-fA-F]{64}$/);
-const logSchema = z.object({ address: z.string().regex(/^0x[0-9a-fA-F]{40}$/), topics: z.array(hash), data: hex, blockNumber: quantity, blockHash: hash, transactionHash: hash, transactionIndex: quantity, logIndex: quantity, removed: z.boolean().optional() });
-type RawLog = z.infer<typeof logSchema>;
-
+type RawLog = { address: string; topics: string[]; data: string; blockNumber: string; blockHash: string; transactionHash: string; transactionIndex: string; logIndex: string };
 const raws = bodies.map((b) => (JSON.parse(b) as { result: RawLog[] }).result);
 const toLog = (l: RawLog) => ({ address: l.address as Hex, topics: l.topics as [Hex, ...Hex[]], data: l.data as Hex, blockNumber: BigInt(l.blockNumber), blockHash: l.blockHash as Hex, transactionHash: l.transactionHash as Hex, transactionIndex: Number(l.transactionIndex), logIndex: Number(l.logIndex), removed: false }) as unknown as Log;
 const logs = raws.map((r) => r.map(toLog));
 
 time('JSON.parse of the eth_getLogs answers', () => bodies.map((b) => JSON.parse(b)));
-time('zod z.array(logSchema) (rpc/client.ts)', () => raws.map((r) => z.array(logSchema).parse(r)));
+time('logsSchema: the checks of eth_getLogs (rpc/client.ts)', () => raws.map((r) => logsSchema.parse(r)));
 const plain = (l: RawLog) => typeof l.address === 'string' && l.address.length === 42 && Array.isArray(l.topics) && typeof l.data === 'string' && typeof l.blockHash === 'string' && l.blockHash.length === 66 && typeof l.transactionHash === 'string' && l.transactionHash.length === 66;
 time('hand-written shape check (lengths, typeof)', () => raws.forEach((r) => r.forEach((l) => { if (!plain(l)) throw new Error('bad'); })));
 time('raw -> viem Log objects (BigInt blockNumber)', () => raws.map((r) => r.map(toLog)));

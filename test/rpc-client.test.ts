@@ -39,7 +39,10 @@ describe('rpc client', () => {
           for (let i = 0; i < refusal.length; i += 7) res.write(refusal.subarray(i, i + 7));
           return res.end();
         }
-        const answer = JSON.stringify({ jsonrpc: '2.0', id: call.id, result: Array.from({ length: 200 }, (_, i) => log(i)) });
+        const logs: unknown[] = Array.from({ length: 200 }, (_, i) => log(i));
+        if (req.url === '/malformed') logs[137] = { ...log(137), blockHash: '0x2' };
+        if (req.url === '/not-a-list') return res.end(JSON.stringify({ jsonrpc: '2.0', id: call.id, result: { logs } }));
+        const answer = JSON.stringify({ jsonrpc: '2.0', id: call.id, result: logs });
         if (req.url === '/chunked') {
           res.writeHead(200, { 'content-type': 'application/json' });
           for (let i = 0; i < answer.length; i += 4096) res.write(answer.slice(i, i + 4096));
@@ -71,6 +74,14 @@ describe('rpc client', () => {
     const error = await logsFrom(path, 10_000).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RangeTooLargeError);
     expect((error as Error).message).toMatch(/exceeded the size limit/);
+  });
+
+  it.each([
+    ['/malformed', /answer to eth_getLogs is malformed: a log without the fields and hex formats of eth_getLogs at 137/],
+    ['/not-a-list', /answer to eth_getLogs is malformed: not a list of logs/],
+  ])('refuses a malformed answer, naming the first bad log (%s)', async (path, message) => {
+    const error = await logsFrom(path).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(message);
   });
 
   it('reads an answer that is not ASCII as UTF-8, whatever its chunks', async () => {

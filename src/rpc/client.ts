@@ -78,7 +78,15 @@ function isRawLog(v: unknown): v is RawLog {
     (l.removed === undefined || typeof l.removed === 'boolean')
   );
 }
-const logSchema = z.custom<RawLog>(isRawLog, 'a log without the fields and hex formats of eth_getLogs');
+/**
+ * The answer of eth_getLogs, checked in one pass; a failure names the first bad log. Around the
+ * same predicate, `z.array` of a custom schema spent more per log than the predicate itself.
+ */
+export const logsSchema = z.custom<RawLog[]>().superRefine((v, ctx) => {
+  if (!Array.isArray(v)) return void ctx.addIssue({ code: 'custom', message: 'not a list of logs' });
+  const bad = v.findIndex((l) => !isRawLog(l));
+  if (bad !== -1) ctx.addIssue({ code: 'custom', message: 'a log without the fields and hex formats of eth_getLogs', path: [bad] });
+});
 
 const rangeRefusal = /(exceeded the size limit|more than \d+ results|too many (results|logs)|range (is )?too (large|wide|big)|block range|exceed(s|ed)? (the )?(maximum|max|limit)|response size|query timeout|timed? ?out|limit exceeded|-32005)/i;
 // Checked before `rangeRefusal`, which would read "block range extends beyond current head" as "too large".
@@ -174,7 +182,7 @@ export function createRpc(args: { urls: readonly string[]; logger: Logger; timeo
       return { number, hash: block.hash as Hex, parentHash: block.parentHash as Hex, timestamp: Number(block.timestamp) };
     },
     async logs({ addresses, topics, topic1, from, to }) {
-      const raw = await request('eth_getLogs', [{ address: addresses, topics: topic1 ? [topics, topic1] : [topics], fromBlock: numberToHex(from), toBlock: numberToHex(to) }], z.array(logSchema), true);
+      const raw = await request('eth_getLogs', [{ address: addresses, topics: topic1 ? [topics, topic1] : [topics], fromBlock: numberToHex(from), toBlock: numberToHex(to) }], logsSchema, true);
       return raw.map(
         (l) =>
           ({
