@@ -65,9 +65,13 @@ export type IndexerOptions = {
 
 /**
  * Historical commits in flight at once. A batch's transaction is queued in the database behind
- * the previous one's COMMIT, so the server goes on to it without waiting for this process.
+ * the previous one's COMMIT, so the server goes on to it without waiting for this process. A
+ * second one only while the two hold few events: each holds its rows in memory until it
+ * commits, and with dense batches (27k events in 2,000 blocks of the bench chain) two of them
+ * took the peak RSS of a 1M backfill from 272 to 314 MB.
  */
 const COMMIT_DEPTH = 2;
+const INFLIGHT_EVENTS = 12_000;
 
 /** Checks the node serves the chain we were told to index; returns its chain id. */
 export async function resolveChainId(rpc: Rpc, expected: number | undefined): Promise<number> {
@@ -137,10 +141,11 @@ export function createIndexer(options: IndexerOptions): Indexer {
       live.trim();
       cursor = committed = await readCursor(db.orm, chainId);
       /** Commits in flight, oldest first; each waits in the database behind the one before. */
-      const inflight: Promise<void>[] = [];
+      const inflight: { committed: Promise<void>; events: number }[] = [];
       const settle = async () => {
-        while (inflight.length > 0) await inflight.shift();
+        while (inflight.length > 0) await inflight.shift()!.committed;
       };
+      const room = (events: number) => inflight.length < COMMIT_DEPTH && inflight.reduce((sum, c) => sum + c.events, events) <= INFLIGHT_EVENTS;
       try {
         for (;;) {
           const started = performance.now();
@@ -155,12 +160,12 @@ export function createIndexer(options: IndexerOptions): Indexer {
           const { logs, ...batch } = next;
           const events = decoder.decode(logs);
           const writes = await prepareBatch(db, live, chainId, events);
-          if (inflight.length >= COMMIT_DEPTH) await inflight.shift();
+          while (inflight.length > 0 && !room(events.length)) await inflight.shift()!.committed;
           const committing = commit(batch, events, writes, started);
           // Awaited later (a failure is thrown there); until then it must not count as unhandled,
           // which would end the process instead of failing the step.
           committing.catch(() => {});
-          inflight.push(committing);
+          inflight.push({ committed: committing, events: events.length });
           if (writer.waiting > 0 || paused || stop?.aborted) break;
         }
         await settle();
@@ -168,7 +173,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
       } catch (error) {
         // The live copy may hold batches that never committed.
         live.forget();
-        await Promise.allSettled(inflight.splice(0));
+        await Promise.allSettled(inflight.splice(0).map((c) => c.committed));
         throw error;
       }
     });
