@@ -37,7 +37,7 @@ describe.each(['postgres', 'pglite'] as const)('writer transactions on %s', (kin
     const behind = db.transaction([sql`INSERT INTO t VALUES (20, 'behind')`]);
     await expect(failing).rejects.toThrow(/duplicate key/);
     await behind;
-    expect(await rows(db.orm, sql`SELECT k FROM t WHERE k >= 10 ORDER BY k`)).toEqual([{ k: 20 }]);
+    expect(await rows(db.orm, sql`SELECT k FROM t WHERE k BETWEEN 10 AND 29 ORDER BY k`)).toEqual([{ k: 20 }]);
   });
 
   it('a verify that throws rolls back: it sees the results before COMMIT', async () => {
@@ -76,6 +76,26 @@ describe.each(['postgres', 'pglite'] as const)('writer transactions on %s', (kin
     expect(await countEvents(db.orm, chainId)).toBe(first.length);
   });
 
+  it.runIf(kind === 'postgres')('a connection killed after a failed statement, with more queued behind in the driver, settles everything', async () => {
+    // The failed statement ends the wait for results at once; the statements after it (first
+    // use of each: the driver sends them one per round trip), the ROLLBACK and the next
+    // transaction wait in the driver's queue for the reserved connection when it dies.
+    const failing = db.transaction([sql`SELECT 1/0`, ...Array.from({ length: 2000 }, (_, i) => sql`SELECT ${i}::int AS ${sql.raw(`n${i}`)}`)]);
+    const queued = db.transaction([sql`INSERT INTO t VALUES (60, 'queued')`]);
+    const settled = Promise.allSettled([failing, queued]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const admin = postgres(db.url!, { max: 1, onnotice: () => {} });
+    try {
+      await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'SELECT $1::int AS n%'`;
+    } finally {
+      await admin.end();
+    }
+    const outcomes = await settled;
+    expect(String((outcomes[0] as PromiseRejectedResult).reason)).toMatch(/division by zero/);
+    await db.transaction([sql`INSERT INTO t VALUES (61, 'next')`]);
+    expect((await rows<{ k: number }>(db.orm, sql`SELECT k FROM t WHERE k >= 60 ORDER BY k`)).map((r) => r.k)).toContain(61);
+  });
+
   it.runIf(kind === 'postgres')('a connection killed under a transaction fails that one only; the next ones run on another connection', async () => {
     const before = db.transaction([sql`INSERT INTO t VALUES (40, 'before')`]);
     const killed = db.transaction([sql`INSERT INTO t VALUES (41, 'killed')`, sql`SELECT pg_sleep(30)`]);
@@ -97,6 +117,6 @@ describe.each(['postgres', 'pglite'] as const)('writer transactions on %s', (kin
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(String((outcomes[1] as PromiseRejectedResult).reason)).toMatch(/terminat|CONNECTION/i);
     await db.transaction([sql`INSERT INTO t VALUES (43, 'later')`]);
-    expect(await rows(db.orm, sql`SELECT k FROM t WHERE k >= 40 ORDER BY k`)).toEqual([{ k: 40 }, { k: 42 }, { k: 43 }]);
+    expect(await rows(db.orm, sql`SELECT k FROM t WHERE k BETWEEN 40 AND 49 ORDER BY k`)).toEqual([{ k: 40 }, { k: 42 }, { k: 43 }]);
   });
 });

@@ -60,7 +60,7 @@ async function openPostgres(url: string, max: number): Promise<Db> {
     connection: { application_name: 'chama-indexer', jit: 'off' },
   });
   const orm = drizzlePostgres({ client: prepared(client), schema }) as unknown as Orm;
-  const transaction = createPipeline(client, new PgDialect());
+  const transaction = createPipeline(client, new PgDialect(), (error) => error instanceof postgres.PostgresError);
   return {
     kind: 'postgres',
     orm,

@@ -8,9 +8,6 @@ export type Transact = (statements: readonly SQL[], verify?: Verify) => Promise<
 /** One reserved connection, held while the writer's transactions are outstanding on it. */
 type Run = { connection: Promise<ReservedSql>; outstanding: number; died: Promise<never>; kill(error: unknown): void };
 
-/** The driver's errors for a connection that is gone (its own codes, or the socket's). */
-const connectionLost = (error: unknown) => /^(CONNECTION_|CONNECT_TIMEOUT$|E[A-Z]+$)/.test(String((error as { code?: unknown } | null)?.code ?? ''));
-
 /**
  * The writer's transactions on PostgreSQL, pipelined on one connection. BEGIN and the
  * statements go out together, COMMIT once every result is in and `verify` passed (so nothing
@@ -26,7 +23,7 @@ const connectionLost = (error: unknown) => /^(CONNECTION_|CONNECT_TIMEOUT$|E[A-Z
  * driver cannot send on a closed reserved connection, and queries queued behind would never
  * settle.
  */
-export function createPipeline(client: Sql, dialect: PgDialect): Transact {
+export function createPipeline(client: Sql, dialect: PgDialect, isServerError: (error: unknown) => boolean): Transact {
   let run: Run | undefined;
   /** Settles once the last transaction's COMMIT or ROLLBACK has been handed to the driver. */
   let handedOver: Promise<void> = Promise.resolve();
@@ -56,25 +53,26 @@ export function createPipeline(client: Sql, dialect: PgDialect): Transact {
     const current = (run ??= open());
     current.outstanding++;
     try {
+      // Rendered before anything is sent: a failure here leaves no transaction open.
+      const bodies = statements.map((statement) => dialect.sqlToQuery(statement));
       const connection = await Promise.race([current.connection, current.died]);
-      const send = (text: string, params: unknown[] = []) => connection.unsafe(text, params as never[], { prepare: params.length > 0 }).execute();
-      const until = async <T>(query: Promise<T>) => {
-        try {
-          return await Promise.race([query, current.died]);
-        } catch (error) {
-          if (connectionLost(error)) current.kill(error);
-          throw error;
-        }
+      const send = (text: string, params: unknown[] = []) => {
+        const query = connection.unsafe(text, params as never[], { prepare: params.length > 0 }).execute();
+        // Any failure but the server's answer means the connection is not to be trusted, even a
+        // query's nobody awaits (after an earlier statement failed): the driver settles only the
+        // queries it has sent, so those queued behind must be given up here.
+        query.catch((error: unknown) => {
+          if (!isServerError(error)) current.kill(error);
+        });
+        return query;
       };
+      const until = <T>(query: Promise<T>) => Promise.race([query, current.died]);
       const end = (command: 'COMMIT' | 'ROLLBACK') => {
         const query = send(command);
         handOver();
         return until(query);
       };
-      const queries = [send('BEGIN'), ...statements.map((statement) => {
-        const { sql: text, params } = dialect.sqlToQuery(statement);
-        return send(text, params);
-      })];
+      const queries = [send('BEGIN'), ...bodies.map(({ sql: text, params }) => send(text, params))];
       let results: unknown[][];
       try {
         results = (await until(Promise.all(queries))).slice(1) as unknown as unknown[][];
