@@ -190,7 +190,9 @@ describe('jobs', () => {
       await waitFor(() => indexed() >= 20, 'the backfill to start');
       // Some kills land while a batch's transaction is outstanding on the writer's connection.
       // Not a connection still reading the server's array types: postgres.js (3.4) leaves that
-      // query's failure unhandled, which would end the process.
+      // query's failure unhandled, which would end the process. (Turning `fetch_types` off once
+      // one connection has read them does not do: a `reserve()` that opens a connection then
+      // never resolves.)
       for (let i = 0; i < 15; i++) {
         await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
                     WHERE datname = current_database() AND application_name = 'chama-indexer' AND query NOT LIKE '%typarray%'`;
