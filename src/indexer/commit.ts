@@ -50,7 +50,11 @@ export async function commitBatch(db: Db, args: { chainId: number; eventCount: n
   return { cursor: to, timings: { write_ms: Math.round(written - started), commit_ms: Math.round(performance.now() - written) } };
 }
 
-/** Where a batch's transaction spent its time: rows written, then blocks, cursor and commit. */
+/**
+ * Where a batch's transaction spent its time: `write_ms` until every statement's result was in
+ * (including any wait behind the transaction before it, which may still be running), then
+ * `commit_ms` for the check and COMMIT.
+ */
 export type CommitTimings = { write_ms: number; commit_ms: number };
 
 export type RewindResult = { reorgId: number; orphaned: ChamaEvent[]; cursor: Cursor };
