@@ -60,7 +60,8 @@ async function openPostgres(url: string, max: number): Promise<Db> {
     connection: { application_name: 'chama-indexer', jit: 'off' },
   });
   const orm = drizzlePostgres({ client: prepared(client), schema }) as unknown as Orm;
-  const transaction = createPipeline(client, new PgDialect(), (error) => error instanceof postgres.PostgresError);
+  // A statement's error leaves the connection usable, unless the server ended the session.
+  const transaction = createPipeline(client, new PgDialect(), (error) => error instanceof postgres.PostgresError && !['FATAL', 'PANIC'].includes(error.severity));
   return {
     kind: 'postgres',
     orm,
