@@ -189,13 +189,14 @@ describe('jobs', () => {
       const loop = indexer.run(stop.signal);
       await waitFor(() => indexed() >= 20, 'the backfill to start');
       // Some kills land while a batch's transaction is outstanding on the writer's connection.
-      // Not a connection still reading the server's array types: postgres.js (3.4) leaves that
-      // query's failure unhandled, which would end the process. (Turning `fetch_types` off once
+      // Only connections that have run a query of their own: one that has not yet read the
+      // server's array types (its first query) would fail that query, and postgres.js (3.4)
+      // leaves that failure unhandled, which ends the process. (Turning `fetch_types` off once
       // one connection has read them does not do: a `reserve()` that opens a connection then
       // never resolves.)
       for (let i = 0; i < 15; i++) {
         await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-                    WHERE datname = current_database() AND application_name = 'chama-indexer' AND query NOT LIKE '%typarray%'`;
+                    WHERE datname = current_database() AND application_name = 'chama-indexer' AND query <> '' AND query NOT LIKE '%typarray%'`;
         await new Promise((resolve) => setTimeout(resolve, 40));
       }
       proxy.slow(0);
