@@ -142,8 +142,9 @@ export function createIndexer(options: IndexerOptions): Indexer {
       cursor = committed = await readCursor(db.orm, chainId);
       /** Commits in flight, oldest first; each waits in the database behind the one before. */
       const inflight: { committed: Promise<void>; events: number }[] = [];
-      const settle = async () => {
-        while (inflight.length > 0) await inflight.shift()!.committed;
+      /** Waits for the oldest commits until `enough` holds, or for all of them. */
+      const settle = async (enough: () => boolean = () => false) => {
+        while (inflight.length > 0 && !enough()) await inflight.shift()!.committed;
       };
       const room = (events: number) => inflight.length < COMMIT_DEPTH && inflight.reduce((sum, c) => sum + c.events, events) <= INFLIGHT_EVENTS;
       try {
@@ -160,7 +161,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
           const { logs, ...batch } = next;
           const events = decoder.decode(logs);
           const writes = await prepareBatch(db, live, chainId, events);
-          while (inflight.length > 0 && !room(events.length)) await inflight.shift()!.committed;
+          await settle(() => room(events.length));
           const committing = commit(batch, events, writes, started);
           // Awaited later (a failure is thrown there); until then it must not count as unhandled,
           // which would end the process instead of failing the step.
