@@ -91,6 +91,16 @@ export const events = pgTable('events', eventColumns, (t) => [
   index('events_chama_id_idx').on(t.chainId, t.chamaId, t.blockNumber, t.logIndex),
 ]);
 
+/**
+ * Secondary indexes of `events` dropped for a backfill, to be built again once it catches up
+ * (src/store/event-indexes.ts): the definitions as PostgreSQL printed them before the drop.
+ */
+export const deferredIndexes = pgTable('deferred_indexes', {
+  name: text('name').primaryKey(),
+  definition: text('definition').notNull(),
+  deferredAt: timestamp('deferred_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
 /** One row per reorg handled. */
 export const reorgs = pgTable(
   'reorgs',

@@ -13,6 +13,7 @@ import { readCursor, storedBlocks, type Cursor } from '../store/chain-state.ts';
 import type { Db } from '../store/db.ts';
 import { createLiveProjections } from '../projections/live.ts';
 import { createStatistics } from '../store/statistics.ts';
+import { buildDeferredIndexes, deferEventIndexes } from '../store/event-indexes.ts';
 import type { BulkWrite } from '../store/bulk.ts';
 import { commitBatch, prepareBatch, rewind } from './commit.ts';
 
@@ -61,6 +62,11 @@ export type IndexerOptions = {
   writer?: Mutex;
   /** Committed events before the first ANALYZE of the tables (then at each doubling). */
   analyzeAfterEvents?: number;
+  /**
+   * A backfill into an empty `events` table at least this many blocks below finality builds the
+   * table's secondary indexes at its end instead of as it goes (store/event-indexes.ts).
+   */
+  deferIndexesFromBlocks?: number;
 };
 
 /**
@@ -106,6 +112,12 @@ export function createIndexer(options: IndexerOptions): Indexer {
   const writer = options.writer ?? createMutex();
   const live = createLiveProjections();
   const statistics = createStatistics(db, log, { firstAfter: options.analyzeAfterEvents ?? 50_000 });
+  const deferIndexesFromBlocks = options.deferIndexesFromBlocks ?? 10_000;
+  /**
+   * `events`' secondary indexes as this writer knows them: 'unknown' until it has deferred them
+   * or found it may not, and again until the first step past the backfill has built them.
+   */
+  let eventIndexes: 'unknown' | 'deferred' | 'built' = 'unknown';
   /** The writer lock's turn of this indexer's last step: any other turn since may have written. */
   let lastTurn = -1;
   let paused = false;
@@ -155,7 +167,14 @@ export function createIndexer(options: IndexerOptions): Indexer {
           status.finalizedBlock = next.finalized;
           if (next.kind !== 'batch' || next.mode !== 'historical') {
             await settle();
+            if (eventIndexes !== 'built') {
+              await buildDeferredIndexes(db, log);
+              eventIndexes = 'built';
+            }
             return await handle(next, started);
+          }
+          if (eventIndexes === 'unknown' && inflight.length === 0 && next.finalized - next.from >= deferIndexesFromBlocks) {
+            eventIndexes = (await deferEventIndexes(db, log)) ? 'deferred' : 'built';
           }
           // The raw logs are not kept for the commit: garbage before it ends, not after.
           const { logs, ...batch } = next;
