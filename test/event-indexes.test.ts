@@ -67,24 +67,52 @@ describe.each(['postgres', 'pglite'] as const)('event indexes on %s', (kind) => 
     expect(await buildDeferredIndexes(db, silent)).toBe(0);
   });
 
-  it('deferred by a writer that stopped, they are built by the next one when it catches up, even with no long backfill left', async () => {
+  /** A fresh database in which a writer deferred the indexes and stopped after its first batch with events. */
+  async function stoppedMidBackfill(): Promise<TestDb> {
     const other = await createTestDb(kind);
-    try {
-      const stop = new AbortController();
-      const first = createTestIndexer(other, chain, { deferIndexesFromBlocks: 1, maxBlockRange: 5 });
-      first.subscribe((notice) => {
-        if (notice.kind === 'batch' && notice.events.length > 0) stop.abort();
-      });
-      await first.run(stop.signal);
-      expect(await eventCount(other)).toBeGreaterThan(0);
-      expect(await deferred(other)).toEqual(deferrable);
+    const stop = new AbortController();
+    const writer = createTestIndexer(other, chain, { deferIndexesFromBlocks: 1, maxBlockRange: 5 });
+    writer.subscribe((notice) => {
+      if (notice.kind === 'batch' && notice.events.length > 0) stop.abort();
+    });
+    await writer.run(stop.signal);
+    expect(await eventCount(other)).toBeGreaterThan(0);
+    expect(await deferred(other)).toEqual(deferrable);
+    return other;
+  }
 
-      // The default threshold: this backfill is too short to defer anything itself.
+  /** The indexes as the migrations made them, with statistics, and the index equal to the chain. */
+  async function expectBuilt(other: Db) {
+    expect(await eventIndexes(other)).toEqual(migrated);
+    expect(await deferred(other)).toEqual([]);
+    expect(await eventCount(other)).toBe(await eventCount(db));
+    expect(await differencesFromChain(other, chain, await chain.publicClient.getBlockNumber())).toEqual([]);
+    // Only an existing index gets statistics for its expression (the account key).
+    const [stats] = await rows<{ n: number }>(other.orm, sql`SELECT count(*)::int8 AS n FROM pg_stats WHERE tablename = 'events_account_key_idx'`);
+    expect(Number(stats!.n)).toBeGreaterThan(0);
+  }
+
+  it('deferred by a writer that stopped, they stay deferred through the long backfill left and are built at its end', async () => {
+    const other = await stoppedMidBackfill();
+    try {
+      const next = createTestIndexer(other, chain, { deferIndexesFromBlocks: 1, maxBlockRange: 5 });
+      let during: Promise<string[]> | undefined;
+      next.subscribe((notice) => {
+        if (notice.kind === 'batch' && notice.events.length > 0) during ??= deferred(other);
+      });
+      await next.syncToHead();
+      expect(await during).toEqual(deferrable);
+      await expectBuilt(other);
+    } finally {
+      await other.drop();
+    }
+  });
+
+  it('deferred by a writer that stopped, they are built by the next one even when what is left is too short to defer', async () => {
+    const other = await stoppedMidBackfill();
+    try {
       await createTestIndexer(other, chain).syncToHead();
-      expect(await eventIndexes(other)).toEqual(migrated);
-      expect(await deferred(other)).toEqual([]);
-      expect(await eventCount(other)).toBe(await eventCount(db));
-      expect(await differencesFromChain(other, chain, await chain.publicClient.getBlockNumber())).toEqual([]);
+      await expectBuilt(other);
     } finally {
       await other.drop();
     }

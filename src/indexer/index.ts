@@ -167,7 +167,9 @@ export function createIndexer(options: IndexerOptions): Indexer {
           status.finalizedBlock = next.finalized;
           if (next.kind !== 'batch' || next.mode !== 'historical') {
             await settle();
-            if (eventIndexes !== 'built') {
+            // Past the backfill: caught up, the first live batch, or a reorg at the head (a node
+            // behind our cursor says nothing about where the backfill stands).
+            if (eventIndexes !== 'built' && !(next.kind === 'idle' && next.reason === 'node-behind')) {
               await buildDeferredIndexes(db, log);
               eventIndexes = 'built';
             }

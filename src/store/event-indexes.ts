@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Logger } from '../common/logger.ts';
 import { rows, type Db } from './db.ts';
+import { analyze } from './statistics.ts';
 
 /**
  * The secondary indexes of `events` (by account, by chama), built in one pass after a long
@@ -26,7 +27,10 @@ const deferrable = ['events_account_key_idx', 'events_chama_id_idx'];
 export async function deferEventIndexes(db: Db, logger: Logger): Promise<boolean> {
   return db.orm.transaction(async (tx) => {
     // Two writers (of two chains) deciding at once: the second sees the first one's outcome.
+    // And no other writer's first batch may commit between the check that `events` is empty
+    // and the drop (SHARE waits for open writes and holds off new ones).
     await tx.execute(sql`LOCK TABLE deferred_indexes IN EXCLUSIVE MODE`);
+    await tx.execute(sql`LOCK TABLE events IN SHARE MODE`);
     const [state] = await rows<{ deferred: boolean; empty: boolean }>(
       tx,
       sql`SELECT EXISTS (SELECT 1 FROM deferred_indexes) AS deferred, NOT EXISTS (SELECT 1 FROM events) AS empty`,
@@ -51,7 +55,9 @@ export async function deferEventIndexes(db: Db, logger: Logger): Promise<boolean
 /**
  * Builds the deferred indexes, if any; resolves to how many it built. Each is built in its own
  * transaction with the removal of its record, all at once on PostgreSQL (1.8-1.9 s for the two
- * over 1M events against 2.5 s one after the other, each with its parallel workers).
+ * over 1M events against 2.5 s one after the other, each with its parallel workers). Then
+ * `events` is analyzed: only an existing index gets statistics for its expression (the
+ * account key), and the writer's own ANALYZEs ran while it was gone.
  */
 export async function buildDeferredIndexes(db: Db, logger: Logger): Promise<number> {
   const started = performance.now();
@@ -65,14 +71,22 @@ export async function buildDeferredIndexes(db: Db, logger: Logger): Promise<numb
         sql`SELECT definition, to_regclass(quote_ident(name)) IS NOT NULL AS present FROM deferred_indexes WHERE name = ${name} FOR UPDATE`,
       );
       if (!index) return false;
-      // Room to sort in memory, and parallel workers where the server allows them.
-      if (db.kind === 'postgres') await tx.execute(sql`SET LOCAL maintenance_work_mem = '128MB'`);
+      if (db.kind === 'postgres') {
+        // Room to sort in memory (never less than the server's own setting), parallel workers
+        // where the server allows them, and no role-level timeout cutting a long build short.
+        await tx.execute(sql`SELECT set_config('maintenance_work_mem', '131072', true) FROM pg_settings WHERE name = 'maintenance_work_mem' AND setting::int8 < 131072`);
+        await tx.execute(sql`SELECT set_config('statement_timeout', '0', true)`);
+      }
       if (!index.present) await tx.execute(sql.raw(index.definition));
       await tx.execute(sql`DELETE FROM deferred_indexes WHERE name = ${name}`);
       return true;
     });
-  const done = await Promise.all(names.map(build));
-  const built = names.filter((_, i) => done[i]);
+  // Every build settles before this returns (or throws), so none outlives the writer's step.
+  const settled = await Promise.allSettled(names.map(build));
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const built = names.filter((_, i) => (settled[i] as PromiseFulfilledResult<boolean>).value);
+  if (built.length > 0) await analyze(db, ['events']);
   logger.info({ indexes: built, duration_ms: Math.round(performance.now() - started) }, 'event indexes built');
   return built.length;
 }

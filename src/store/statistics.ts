@@ -32,11 +32,7 @@ export function createStatistics(db: Db, logger: Logger, { firstAfter = 50_000 }
       if (written < next || running) return;
       next = written * 2;
       const started = performance.now();
-      running = db.orm
-        .transaction(async (tx) => {
-          await tx.execute(sql.raw(`SET LOCAL default_statistics_target = ${statisticsTarget}`));
-          await tx.execute(sql.raw(`ANALYZE ${targets.join(', ')}`));
-        })
+      running = analyze(db, targets)
         .then(
           () => logger.info({ events_written: written, duration_ms: Math.round(performance.now() - started) }, 'planner statistics updated'),
           (error: unknown) => logger.warn({ ...errorFields(error), events_written: written }, 'ANALYZE failed; the planner keeps its old statistics'),
@@ -48,4 +44,12 @@ export function createStatistics(db: Db, logger: Logger, { firstAfter = 50_000 }
     /** Resolves when no ANALYZE is running. */
     settled: (): Promise<void> => running ?? Promise.resolve(),
   };
+}
+
+/** ANALYZE of these tables with the writer's small sample. */
+export function analyze(db: Db, tables: readonly string[]): Promise<void> {
+  return db.orm.transaction(async (tx) => {
+    await tx.execute(sql.raw(`SET LOCAL default_statistics_target = ${statisticsTarget}`));
+    await tx.execute(sql.raw(`ANALYZE ${tables.join(', ')}`));
+  });
 }
