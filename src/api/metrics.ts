@@ -64,9 +64,7 @@ export function createMetrics({ chainId, defaultMetrics = true }: { chainId: num
       switch (notice.kind) {
         case 'batch': {
           batches.observe({ mode: notice.mode }, notice.durationMs / 1000);
-          const byType = new Map<string, number>();
-          for (const e of notice.events) byType.set(e.event, (byType.get(e.event) ?? 0) + 1);
-          for (const [event, n] of byType) eventsIndexed.inc({ event }, n);
+          for (const [event, n] of notice.eventTypes) eventsIndexed.inc({ event }, n);
           indexedBlock.set(notice.cursor.blockNumber);
           return;
         }
