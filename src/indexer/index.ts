@@ -77,9 +77,11 @@ export type IndexerOptions = {
  * took the peak RSS of a 1M backfill from 272 to 314 MB.
  */
 const COMMIT_DEPTH = 2;
-type SourceBatch = Extract<SourceEvent, { kind: 'batch' }>;
-type Prepared = { writes: BulkWrite[]; events: number; eventTypes: ReadonlyMap<ChamaEvent['event'], number> };
 const INFLIGHT_EVENTS = 12_000;
+
+type SourceBatch = Extract<SourceEvent, { kind: 'batch' }>;
+/** A batch ready to commit: its rows rendered, its events counted (and not kept). */
+type Prepared = { writes: BulkWrite[]; events: number; eventTypes: ReadonlyMap<ChamaEvent['event'], number> };
 
 /** Checks the node serves the chain we were told to index; returns its chain id. */
 export async function resolveChainId(rpc: Rpc, expected: number | undefined): Promise<number> {
@@ -116,8 +118,9 @@ export function createIndexer(options: IndexerOptions): Indexer {
   const statistics = createStatistics(db, log, { firstAfter: options.analyzeAfterEvents ?? 50_000 });
   const deferIndexesFromBlocks = options.deferIndexesFromBlocks ?? 10_000;
   /**
-   * `events`' secondary indexes as this writer knows them: 'unknown' until it has deferred them
-   * or found it may not, and again until the first step past the backfill has built them.
+   * `events`' secondary indexes as this writer knows them: 'deferred' once it has deferred them
+   * (or found them deferred), 'built' once it found it may not (events are stored) or a step
+   * past the backfill has built any that were deferred.
    */
   let eventIndexes: 'unknown' | 'deferred' | 'built' = 'unknown';
   /** The writer lock's turn of this indexer's last step: any other turn since may have written. */
