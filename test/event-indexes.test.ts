@@ -4,9 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IndexerNotice } from '../src/indexer/index.ts';
 import { rows, type Db } from '../src/store/db.ts';
 import { buildDeferredIndexes, deferEventIndexes } from '../src/store/event-indexes.ts';
+import { eventsOfAccounts, eventsOfChamas } from '../src/store/events.ts';
 import { startTestChain, type TestChain } from './helpers/chain.ts';
 import { createTestDb, type TestDb } from './helpers/db.ts';
-import { createTestIndexer, differencesFromChain, fullRound, group, silent } from './helpers/indexing.ts';
+import { chainId, createTestIndexer, differencesFromChain, fullRound, group, silent } from './helpers/indexing.ts';
 
 /**
  * A backfill into an empty database builds the secondary indexes of `events` at its end: while
@@ -103,6 +104,28 @@ describe.each(['postgres', 'pglite'] as const)('event indexes on %s', (kind) => 
       await next.syncToHead();
       expect(await during).toEqual(deferrable);
       await expectBuilt(other);
+    } finally {
+      await other.drop();
+    }
+  });
+
+  it('reads by chama and by account give the same events without the indexes as with them', async () => {
+    const other = await stoppedMidBackfill();
+    try {
+      const address = chain.address.toLowerCase();
+      const chamas = [1n, 2n].map((chamaId) => ({ address, chamaId }));
+      const accounts = chain.accounts.slice(0, 4).map((a) => a.toLowerCase());
+      // Scans where the indexes are missing, and the indexes wherever they can serve once built.
+      const read = () =>
+        other.orm.transaction(async (tx) => {
+          await tx.execute(sql`SET LOCAL enable_seqscan = off`);
+          return { chamas: await eventsOfChamas(tx, chainId, chamas), accounts: await eventsOfAccounts(tx, chainId, accounts) };
+        });
+      const without = await read();
+      expect(without.chamas.length).toBeGreaterThan(0);
+      expect(without.accounts.length).toBeGreaterThan(0);
+      expect(await buildDeferredIndexes(other, silent)).toBe(2);
+      expect(await read()).toEqual(without);
     } finally {
       await other.drop();
     }
