@@ -29,7 +29,7 @@ export function printTable(r: Results): string {
   if (!Number.isNaN(r.limits.rpc.perSecond)) rows.push(['limit_rpc (eth_getLogs x4, no decode)', `${n(r.limits.rpc.perSecond)} events/s`, '', '-']);
   if (!Number.isNaN(r.limits.dbBare.perSecond)) {
     rows.push(['limit_db (COPY, events shape, no indexes)', `${n(r.limits.dbBare.perSecond)} rows/s`, '', '-']);
-    rows.push(['  same COPY into events with its 4 indexes', `${n(r.limits.db.perSecond)} rows/s`, '', '-']);
+    rows.push(['  same COPY into events with its 3 indexes', `${n(r.limits.db.perSecond)} rows/s`, '', '-']);
   }
   const pg = r.backfill.postgres;
   const backfillTarget = Number.isNaN(limit) ? ['(run the limits stage)', '-'] : [`>= ${n(limit / 2)} events/s`, check(pg ? pg.perSecond >= limit / 2 : undefined)];
