@@ -98,11 +98,11 @@ time('touchedKeys (projections/fold.ts)', () => decoded.map((d) => touchedKeys(d
 const foldAll = () => {
   const ws = createWorkingSet();
   return decoded.map((d) => {
-    ws.changed = { chamas: new Set(), members: new Set(), accounts: new Set() };
+    ws.changed = { chamas: new Set(), members: new Set() };
     foldEvents(ws, d);
     return { ...ws };
   });
 };
 time('foldEvents per batch (projections/fold.ts)', foldAll);
 const folded = foldAll();
-time('projectionWrites per batch (projections/persist.ts)', () => folded.map((ws) => projectionWrites(ws, { chamas: true, members: true, accounts: true })));
+time('projectionWrites per batch (projections/persist.ts)', () => folded.map((ws) => projectionWrites(ws, { chamas: true, members: true })));

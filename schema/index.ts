@@ -6,7 +6,7 @@ import { bigint, bigserial, customType, index, integer, jsonb, numeric, pgTable,
  * Block numbers and log indexes are 64-bit; uint256 values are numeric(78,0) (exact, never floats).
  *
  * Record tables: cursor, blocks, events, reorgs, orphaned_events.
- * Derived tables (projections, rebuilt from `events` at will): chamas, members, accounts.
+ * Derived tables (projections, rebuilt from `events` at will): chamas, members (accounts are sums of members).
  * Contributions and payouts have no table of their own: each is one event, and the API reads
  * them from `events` by its chama index (a copy cost a quarter of the backfill's database time).
  */
@@ -129,7 +129,7 @@ export const orphanedEvents = pgTable(
 );
 
 /**
- * chamas, members and accounts are rewritten by every batch that touches a row: migration 0006
+ * chamas and members are rewritten by every batch that touches a row: migration 0006
  * gives them fillfactor 70 (drizzle-kit does not model it), so updates stay on their page.
  */
 export const chamas = pgTable(
@@ -166,21 +166,14 @@ export const members = pgTable(
     totalReceived: uint256('total_received').notNull(),
     contributions: bigint('contributions', { mode: 'number' }).notNull(),
     updatedAtBlock: blockNumber('updated_at_block').notNull(),
+    /**
+     * MemberJoined events of this member in this chama. An account (GET /accounts/:address) is
+     * the sum of its member rows, read through `members_member_idx`: a table of its own was a
+     * third row rewritten per event on the backfill path.
+     */
+    joins: bigint('joins', { mode: 'number' }).notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.chainId, t.address, t.chamaId, t.member] }), index('members_member_idx').on(t.chainId, t.member)],
-);
-
-export const accounts = pgTable(
-  'accounts',
-  {
-    chainId: bigint('chain_id', { mode: 'number' }).notNull(),
-    account: hex('account').notNull(),
-    chamas: bigint('chamas', { mode: 'number' }).notNull(),
-    totalContributed: uint256('total_contributed').notNull(),
-    totalReceived: uint256('total_received').notNull(),
-    updatedAtBlock: blockNumber('updated_at_block').notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.chainId, t.account] })],
 );
 
 /** What `verify` found: a projection (or the events under it) disagreeing with the chain. */

@@ -63,4 +63,39 @@ describe('migrations', () => {
       expect(await schemaOf(db), `upgraded from ${tag}`).toEqual(expected);
     }
   });
+
+  it('0010 gives each stored member row its count of joins from the stored events', async () => {
+    const url = await createPostgresDatabase();
+    const db = await openDb({ databaseUrl: url });
+    cleanups.push(async () => {
+      await db.close();
+      await dropPostgresDatabase(url);
+    });
+    const before = journal.entries.find((e) => e.tag.startsWith('0009'))!;
+    const older = folderUpTo(before.idx);
+    try {
+      const { migrate: migrateFrom } = await import('drizzle-orm/postgres-js/migrator');
+      await migrateFrom(db.orm as never, { migrationsFolder: older });
+    } finally {
+      rmSync(older, { recursive: true, force: true });
+    }
+    const contract = `0x${'c'.repeat(40)}`;
+    const [a, b] = [`0x${'a'.repeat(40)}`, `0x${'b'.repeat(40)}`];
+    const event = (block: number, name: string, account: string) =>
+      sql`INSERT INTO events (chain_id, block_number, block_hash, log_index, tx_hash, tx_index, address, event, chama_id, account, topics, data)
+          VALUES (1, ${block}, ${`0x${'1'.repeat(64)}`}, 0, ${`0x${'2'.repeat(64)}`}, 0, ${contract}, ${name}, 7, ${account}, NULL, '0x')`;
+    await db.orm.execute(event(1, 'MemberJoined', a));
+    await db.orm.execute(event(2, 'MemberJoined', a));
+    await db.orm.execute(event(3, 'ContributionMade', a));
+    await db.orm.execute(event(4, 'ContributionMade', b));
+    for (const member of [a, b]) {
+      await db.orm.execute(sql`INSERT INTO members (chain_id, address, chama_id, member, position, joined_at_block, total_contributed, total_received, contributions, updated_at_block)
+                               VALUES (1, ${contract}, 7, ${member}, ${member === a ? 1 : 0}, 1, 0, 0, 1, 4)`);
+    }
+    await migrate(db);
+    expect(await rows(db.orm, sql`SELECT member, joins FROM members ORDER BY member`)).toEqual([
+      { member: a, joins: 2 },
+      { member: b, joins: 0 },
+    ]);
+  });
 });

@@ -83,13 +83,23 @@ describe('verify and repair', () => {
     await expectHealthy();
   });
 
-  it('drill: projection tables truncated (members, accounts)', async () => {
+  it('drill: the members table truncated (accounts, summed from it, go too)', async () => {
     await db.orm.execute(sql`DELETE FROM members`);
-    await db.orm.execute(sql`DELETE FROM accounts`);
     const report = await verify();
     const kinds = new Set(report.mismatches.map((m) => m.kind));
     expect([...kinds]).toEqual(expect.arrayContaining(['member.position', 'member.contributed', 'account.contributed']));
     await fix();
+    await expectHealthy();
+  });
+
+  it("drill: an account's join count corrupted (no member field shows it): its chamas are re-folded", async () => {
+    const [row] = await rows<{ member: string; n: number }>(db.orm, sql`SELECT member, count(*)::int8 AS n FROM members GROUP BY member ORDER BY count(*) DESC, member LIMIT 1`);
+    await db.orm.execute(sql`UPDATE members SET joins = joins + 1 WHERE member = ${row!.member}`);
+    const report = await verify();
+    expect(report.mismatches).toEqual([expect.objectContaining({ kind: 'account.chamas', entity: `account:${row!.member}` })]);
+    const result = await fix();
+    expect(result.refolded).toHaveLength(Number(row!.n));
+    expect(result.resynced).toEqual([]);
     await expectHealthy();
   });
 

@@ -54,7 +54,7 @@ describe.each(['pglite', 'postgres'] as const)('rebuild on %s', (kind) => {
     const before = await catalog(db);
     const [target, other] = chains as [number, number];
     await db.orm.execute(sql`UPDATE chamas SET total_contributed = 0, name = 'corrupted' WHERE chain_id = ${target}`);
-    await db.orm.execute(sql`DELETE FROM accounts WHERE chain_id = ${target} AND account < '0x8'`);
+    await db.orm.execute(sql`UPDATE members SET joins = 0 WHERE chain_id = ${target} AND member < '0x8'`);
     await db.orm.execute(sql`DELETE FROM members WHERE chain_id = ${target} AND position = 1`);
     expect(await projectionSnapshot(db, target)).not.toEqual(indexed[target]);
 
@@ -64,7 +64,7 @@ describe.each(['pglite', 'postgres'] as const)('rebuild on %s', (kind) => {
     expect(await projectionSnapshot(db, other)).toEqual(indexed[other]);
     expect(await catalog(db)).toEqual(before);
     // The keys still hold: a duplicate row is refused.
-    await expect(db.orm.execute(sql`INSERT INTO accounts SELECT * FROM accounts WHERE chain_id = ${target} LIMIT 1`)).rejects.toThrow();
+    await expect(db.orm.execute(sql`INSERT INTO members SELECT * FROM members WHERE chain_id = ${target} LIMIT 1`)).rejects.toThrow();
   });
 
   it('a cancelled rebuild changes nothing and leaves no table behind', async () => {

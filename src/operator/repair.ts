@@ -1,8 +1,9 @@
 import type { Address } from 'viem';
 import type { Logger } from '../common/logger.ts';
-import { refoldEntities } from '../projections/engine.ts';
+import { refoldChamas } from '../projections/engine.ts';
 import type { Rpc } from '../rpc/client.ts';
 import type { Db } from '../store/db.ts';
+import { chamasOfAccounts } from '../store/events.ts';
 import { resync, type ResyncSummary } from './resync.ts';
 import { verifyChain, type VerifyReport } from './verify.ts';
 
@@ -19,7 +20,8 @@ export type RepairResult = {
  * The chain-wins repair: a chama whose projection disagrees while its stored events agree is
  * re-folded from the events; a chama whose events disagree has its events fetched again (every
  * log with its id as topic1, from START_BLOCK to the indexed block) and is then re-folded.
- * Accounts are re-folded from theirs. Then it verifies again and reports what is left.
+ * An account is the sum of its member rows: the chamas it has events or member rows in are
+ * re-folded. Then it verifies again and reports what is left.
  * The caller holds the writer lock.
  */
 export async function repair(args: { db: Db; rpc: Rpc; chainId: number; addresses: readonly Address[]; startBlock: number; maxBlockRange: number; chamaId?: bigint; logger: Logger; report: VerifyReport; signal?: AbortSignal }): Promise<RepairResult> {
@@ -39,6 +41,10 @@ export async function repair(args: { db: Db; rpc: Rpc; chainId: number; addresse
   }
   for (const key of eventsWrong.keys()) projectionOnly.delete(key);
   if (eventsWrong.size + projectionOnly.size > 0) balanceOnly = false;
+  for (const chama of await chamasOfAccounts(db.orm, chainId, [...accounts])) {
+    const key = `${chama.address}:${chama.chamaId}`;
+    if (!eventsWrong.has(key)) projectionOnly.set(key, chama as { address: Address; chamaId: bigint });
+  }
 
   const resynced: ResyncSummary[] = [];
   for (const { chamaId } of eventsWrong.values()) {
@@ -49,9 +55,7 @@ export async function repair(args: { db: Db; rpc: Rpc; chainId: number; addresse
     // The money is off but no chama says where: fetch the whole indexed range again.
     resynced.push(await resync({ db, rpc, chainId, addresses, from: args.startBlock, maxBlockRange: args.maxBlockRange, logger, ...(signal ? { signal } : {}) }));
   }
-  if (projectionOnly.size + accounts.size > 0) {
-    await db.orm.transaction((tx) => refoldEntities(tx, chainId, { chamas: [...projectionOnly.values()], accounts: [...accounts] }));
-  }
+  if (projectionOnly.size > 0) await db.orm.transaction((tx) => refoldChamas(tx, chainId, [...projectionOnly.values()]));
   const refolded = [...projectionOnly.keys()];
   logger.info({ chain_id: chainId, refolded_chamas: refolded.length, refolded_accounts: accounts.size, resynced: resynced.length }, 'repair applied; verifying again');
   const after = await verifyChain({ db, rpc, chainId, addresses, logger, ...(args.chamaId === undefined ? {} : { chamaId: args.chamaId }) });

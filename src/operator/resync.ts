@@ -5,7 +5,7 @@ import type { Logger } from '../common/logger.ts';
 import { chamaTopics } from '../decode/abi.ts';
 import { createDecoder } from '../decode/decoder.ts';
 import type { ChamaEvent } from '../decode/event.ts';
-import { refoldEntities } from '../projections/engine.ts';
+import { refoldChamas } from '../projections/engine.ts';
 import { touchedKeys } from '../projections/fold.ts';
 import type { Rpc } from '../rpc/client.ts';
 import { createRangeSizer, fetchLogs } from '../source/log-ranges.ts';
@@ -107,9 +107,9 @@ export async function resync(args: ResyncArgs): Promise<ResyncSummary> {
 
   if (touched.length > 0) {
     const keys = touchedKeys(touched);
-    await db.orm.transaction((tx) => refoldEntities(tx, chainId, keys));
+    await db.orm.transaction((tx) => refoldChamas(tx, chainId, keys.chamas));
     summary.refoldedChamas = keys.chamas.length;
-    summary.refoldedAccounts = keys.accounts.length;
+    summary.refoldedAccounts = new Set(keys.members.map((m) => m.member)).size;
   }
   summary.durationMs = Math.round(performance.now() - started);
   logger[touched.length > 0 ? 'warn' : 'info'](

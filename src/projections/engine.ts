@@ -1,12 +1,12 @@
-import { eventAccount, never, type ChamaEvent } from '../decode/event.ts';
-import { eventsOfAccounts, eventsOfChamas, lastEventBlocks, streamFoldEvents, countEvents } from '../store/events.ts';
+import type { ChamaEvent } from '../decode/event.ts';
+import { eventsOfChamas, streamFoldEvents, countEvents } from '../store/events.ts';
 import type { Db, Executor } from '../store/db.ts';
 import { createWorkingSet, foldEvents, touchedKeys } from './fold.ts';
 import { runBulk } from '../store/bulk.ts';
 import { sql } from 'drizzle-orm';
 import { createFreshTables, freshName, swapInFreshTables } from '../store/fresh-tables.ts';
-import { deleteAccounts, deleteChamas, loadWorkingSet, projectionTables, projectionWrites, writeWorkingSet } from './persist.ts';
-import { chamaKey, type AccountRow, type ChamaRow, type MemberRow } from './rows.ts';
+import { deleteChamas, projectionTables, projectionWrites, writeWorkingSet } from './persist.ts';
+import { chamaKey, type ChamaRow, type MemberRow } from './rows.ts';
 
 /**
  * The uses of the one fold (DESIGN.md, "Projections as folds") besides live batches, which fold
@@ -15,69 +15,18 @@ import { chamaKey, type AccountRow, type ChamaRow, type MemberRow } from './rows
  */
 
 /**
- * Reorg rollback: after orphaned events left `events`, recompute the aggregates they touched
- * from the canonical events that remain. (Append-only rows above the fork are deleted by the caller.)
+ * Reorg rollback: after orphaned events left `events`, recompute the chamas (with their members)
+ * the orphaned events touched from the canonical events that remain. Accounts are sums of member
+ * rows, so they follow. (Append-only rows above the fork are deleted by the caller.)
  */
 export async function refold(tx: Executor, chainId: number, orphaned: readonly ChamaEvent[]): Promise<void> {
-  const keys = touchedKeys(orphaned);
-  await refoldEntities(tx, chainId, { chamas: keys.chamas, accounts: [] });
-  await unfoldAccounts(tx, chainId, orphaned);
+  await refoldChamas(tx, chainId, touchedKeys(orphaned).chamas);
 }
 
-/**
- * Takes orphaned events back out of the accounts they touched. An account's totals are sums and
- * counts, so subtracting is exact, and it costs the orphaned events, not the account's whole
- * history (a pool account may have hundreds of thousands of events). `updatedAtBlock` is the
- * block of its last remaining event, read with one index probe per account; an account left with
- * no event is deleted, exactly as a rebuild would leave it. A missing row is re-folded in full.
- */
-async function unfoldAccounts(tx: Executor, chainId: number, orphaned: readonly ChamaEvent[]): Promise<void> {
-  const { accounts } = touchedKeys(orphaned);
-  if (accounts.length === 0) return;
-  const ws = await loadWorkingSet(tx, chainId, { chamas: [], members: [], accounts });
-  const missing = accounts.filter((a) => !ws.accounts.has(a));
-  for (const e of orphaned) {
-    const row = ws.accounts.get(eventAccount(e));
-    if (!row) continue;
-    switch (e.event) {
-      case 'ChamaCreated':
-        break;
-      case 'MemberJoined':
-        row.chamas -= 1;
-        break;
-      case 'ContributionMade':
-        row.totalContributed -= e.args.amount;
-        break;
-      case 'PayoutProcessed':
-        row.totalReceived -= e.args.amount;
-        break;
-      default:
-        never(e);
-    }
-  }
-  const last = await lastEventBlocks(tx, chainId, [...ws.accounts.keys()]);
-  const gone: string[] = [];
-  for (const [account, row] of ws.accounts) {
-    const block = last.get(account);
-    if (block === undefined) gone.push(account);
-    else {
-      row.updatedAtBlock = block;
-      ws.changed.accounts.add(account);
-    }
-  }
-  await deleteAccounts(tx, chainId, [...gone, ...missing]);
-  await writeWorkingSet(tx, ws, { accounts: true });
-  if (missing.length > 0) await writeWorkingSet(tx, foldEvents(createWorkingSet(), await eventsOfAccounts(tx, chainId, missing)), { accounts: true });
-}
-
-/** Recomputes chamas (with their members) and accounts from their canonical events. */
-export async function refoldEntities(tx: Executor, chainId: number, keys: { chamas: readonly { address: string; chamaId: bigint }[]; accounts: readonly string[] }): Promise<void> {
-  await deleteChamas(tx, chainId, keys.chamas);
-  const byChama = foldEvents(createWorkingSet(), await eventsOfChamas(tx, chainId, keys.chamas));
-  await writeWorkingSet(tx, byChama, { chamas: true, members: true });
-  await deleteAccounts(tx, chainId, keys.accounts);
-  const byAccount = foldEvents(createWorkingSet(), await eventsOfAccounts(tx, chainId, keys.accounts));
-  await writeWorkingSet(tx, byAccount, { accounts: true });
+/** Recomputes chamas, with their members, from their canonical events. */
+export async function refoldChamas(tx: Executor, chainId: number, chamas: readonly { address: string; chamaId: bigint }[]): Promise<void> {
+  await deleteChamas(tx, chainId, chamas);
+  await writeWorkingSet(tx, foldEvents(createWorkingSet(), await eventsOfChamas(tx, chainId, chamas)));
 }
 
 export type RebuildProgress = { done: number; total: number };
@@ -108,7 +57,7 @@ export async function rebuildProjections(db: Db, chainId: number, onProgress?: (
       done += page.length;
       onProgress?.({ done, total });
     }
-    await runBulk(tx, projectionWrites(ws, { chamas: true, members: true, accounts: true }, target));
+    await runBulk(tx, projectionWrites(ws, { chamas: true, members: true }, target));
     signal?.throwIfAborted();
     await tx.execute(sql`SET LOCAL enable_sort = on`);
     await swapInFreshTables(tx, projectionTables);
@@ -125,8 +74,3 @@ export async function chamaAt(ex: Executor, chainId: number, address: string, ch
   return { chama: ws.chamas.get(chamaKey(address, chamaId)), members: [...ws.members.values()].sort((a, b) => a.position - b.position) };
 }
 
-/** Time travel: one account as of a block. */
-export async function accountAt(ex: Executor, chainId: number, account: string, block: number): Promise<AccountRow | undefined> {
-  const ws = foldEvents(createWorkingSet(), await eventsOfAccounts(ex, chainId, [account], block));
-  return ws.accounts.get(account);
-}

@@ -1,6 +1,6 @@
 import type { FoldEvent } from '../decode/event.ts';
 import { eventAccount, never } from '../decode/event.ts';
-import { applyAccount, applyChama, applyMember, copyAccount, copyChama, copyMember, emptyAccount, emptyChama, emptyMember, touchesMember } from './reducers.ts';
+import { applyChama, applyMember, copyChama, copyMember, emptyChama, emptyMember, touchesMember } from './reducers.ts';
 import { chamaKey, memberKey, memberKeyOf, type AccountRow, type ChamaRow, type MemberRow } from './rows.ts';
 
 /**
@@ -11,16 +11,14 @@ import { chamaKey, memberKey, memberKeyOf, type AccountRow, type ChamaRow, type 
 export type WorkingSet = {
   chamas: Map<string, ChamaRow>;
   members: Map<string, MemberRow>;
-  accounts: Map<string, AccountRow>;
-  changed: { chamas: Set<string>; members: Set<string>; accounts: Set<string> };
+  changed: { chamas: Set<string>; members: Set<string> };
 };
 
-export function createWorkingSet(rows: { chamas?: ChamaRow[]; members?: MemberRow[]; accounts?: AccountRow[] } = {}): WorkingSet {
+export function createWorkingSet(rows: { chamas?: ChamaRow[]; members?: MemberRow[] } = {}): WorkingSet {
   return {
     chamas: new Map((rows.chamas ?? []).map((r) => [chamaKey(r.address, r.chamaId), r])),
     members: new Map((rows.members ?? []).map((r) => [memberKey(r.address, r.chamaId, r.member), r])),
-    accounts: new Map((rows.accounts ?? []).map((r) => [r.account, r])),
-    changed: { chamas: new Set(), members: new Set(), accounts: new Set() },
+    changed: { chamas: new Set(), members: new Set() },
   };
 }
 
@@ -31,7 +29,7 @@ export function createWorkingSet(rows: { chamas?: ChamaRow[]; members?: MemberRo
  * a fold stays a function of the rows it started from and its events.
  */
 export function foldEvents(ws: WorkingSet, events: readonly FoldEvent[]): WorkingSet {
-  const { chamas, members, accounts, changed } = ws;
+  const { chamas, members, changed } = ws;
   for (const e of events) {
     const ck = chamaKey(e.address, e.args.chamaId);
     let chama = chamas.get(ck);
@@ -42,9 +40,6 @@ export function foldEvents(ws: WorkingSet, events: readonly FoldEvent[]): Workin
       if (!member || !changed.members.has(mk)) member = own(members, changed.members, mk, member ? copyMember(member) : emptyMember(e, account));
       // The member first: a join's position is read off the chama as it was before the event.
       applyMember(member, e, chama);
-      let acct = accounts.get(account);
-      if (!acct || !changed.accounts.has(account)) acct = own(accounts, changed.accounts, account, acct ? copyAccount(acct) : emptyAccount(e, account));
-      applyAccount(acct, e);
     }
     if (!chama || !changed.chamas.has(ck)) chama = own(chamas, changed.chamas, ck, chama ? copyChama(chama) : emptyChama(e));
     applyChama(chama, e);
@@ -63,17 +58,35 @@ function own<T>(rows: Map<string, T>, changed: Set<string>, key: string, row: T)
 export function touchedKeys(events: readonly FoldEvent[]) {
   const chamas = new Map<string, { address: string; chamaId: bigint }>();
   const members = new Map<string, { address: string; chamaId: bigint; member: string }>();
-  const accounts = new Set<string>();
   // A key object only for a key not seen yet: most events of a batch touch rows seen before.
   for (const e of events) {
-    const account = eventAccount(e);
     const ck = chamaKey(e.address, e.args.chamaId);
     if (!chamas.has(ck)) chamas.set(ck, { address: e.address, chamaId: e.args.chamaId });
-    if (e.event !== 'ChamaCreated') {
+    if (touchesMember(e)) {
+      const account = eventAccount(e);
       const mk = memberKeyOf(ck, account);
       if (!members.has(mk)) members.set(mk, { address: e.address, chamaId: e.args.chamaId, member: account });
-      accounts.add(account);
     }
   }
-  return { chamas: [...chamas.values()], members: [...members.values()], accounts: [...accounts] };
+  return { chamas: [...chamas.values()], members: [...members.values()] };
+}
+
+/**
+ * Accounts from member rows (rows.ts, `AccountRow`): the same sums and counts a fold of each
+ * account's events gives, in the order of the accounts' first rows.
+ */
+export function accountsOf(members: Iterable<MemberRow>): Map<string, AccountRow> {
+  const accounts = new Map<string, AccountRow>();
+  for (const m of members) {
+    const a = accounts.get(m.member);
+    if (!a) {
+      accounts.set(m.member, { chainId: m.chainId, account: m.member, chamas: m.joins, totalContributed: m.totalContributed, totalReceived: m.totalReceived, updatedAtBlock: m.updatedAtBlock });
+      continue;
+    }
+    a.chamas += m.joins;
+    a.totalContributed += m.totalContributed;
+    a.totalReceived += m.totalReceived;
+    if (m.updatedAtBlock > a.updatedAtBlock) a.updatedAtBlock = m.updatedAtBlock;
+  }
+  return accounts;
 }

@@ -3,10 +3,10 @@ import type { BulkWrite } from '../store/bulk.ts';
 import type { Executor } from '../store/db.ts';
 import { foldEvents, touchedKeys, type WorkingSet } from './fold.ts';
 import { loadWorkingSet, projectionWrites } from './persist.ts';
-import { chamaKey, memberKey, type AccountRow, type ChamaRow, type MemberRow } from './rows.ts';
+import { chamaKey, memberKey, type ChamaRow, type MemberRow } from './rows.ts';
 
 /**
- * The single writer's copy of the aggregate rows (chamas, members, accounts) as of the last
+ * The single writer's copy of the aggregate rows (chamas and their members) as of the last
  * batch it prepared. A batch folds onto these rows in memory and leaves with its writes already
  * rendered, so the fold runs while the previous batch commits and the transaction only ships
  * bytes; only rows not held here are read from the database (one query per table).
@@ -31,11 +31,9 @@ export function createLiveProjections(options: { maxRows?: number } = {}): LiveP
   const { maxRows = 200_000 } = options;
   let chamas = new Map<string, ChamaRow>();
   let members = new Map<string, MemberRow>();
-  let accounts = new Map<string, AccountRow>();
   const forget = () => {
     chamas = new Map();
     members = new Map();
-    accounts = new Map();
   };
   return {
     async prepare(ex, chainId, events) {
@@ -44,17 +42,15 @@ export function createLiveProjections(options: { maxRows?: number } = {}): LiveP
       const missing = {
         chamas: keys.chamas.filter((k) => !chamas.has(chamaKey(k.address, k.chamaId))),
         members: keys.members.filter((k) => !members.has(memberKey(k.address, k.chamaId, k.member))),
-        accounts: keys.accounts.filter((a) => !accounts.has(a)),
       };
-      if (missing.chamas.length + missing.members.length + missing.accounts.length > 0) {
+      if (missing.chamas.length + missing.members.length > 0) {
         // Rows not held here are not touched by a batch in flight either (those are held), so
         // what any connection reads for them is already current.
         const loaded = await loadWorkingSet(ex, chainId, missing);
         for (const [k, row] of loaded.chamas) chamas.set(k, row);
         for (const [k, row] of loaded.members) members.set(k, row);
-        for (const [k, row] of loaded.accounts) accounts.set(k, row);
       }
-      const ws: WorkingSet = { chamas, members, accounts, changed: { chamas: new Set(), members: new Set(), accounts: new Set() } };
+      const ws: WorkingSet = { chamas, members, changed: { chamas: new Set(), members: new Set() } };
       // In slices, letting the event loop turn in between: the previous batch's transaction is
       // in flight on this thread's connection, and each turn lets it move on (a long synchronous
       // fold would leave the database waiting for its next message).
@@ -63,7 +59,7 @@ export function createLiveProjections(options: { maxRows?: number } = {}): LiveP
         await turn();
       }
       const writes: BulkWrite[] = [];
-      for (const part of ['chamas', 'members', 'accounts'] as const) {
+      for (const part of ['chamas', 'members'] as const) {
         writes.push(...projectionWrites(ws, { [part]: true }));
         await turn();
       }
@@ -71,7 +67,7 @@ export function createLiveProjections(options: { maxRows?: number } = {}): LiveP
     },
     forget,
     trim() {
-      if (chamas.size + members.size + accounts.size > maxRows) forget();
+      if (chamas.size + members.size > maxRows) forget();
     },
   };
 }

@@ -33,14 +33,7 @@ const memberColumns: readonly Column[] = [
   ['total_contributed', 'numeric'],
   ['total_received', 'numeric'],
   ['contributions', 'int8'],
-  ['updated_at_block', 'int8'],
-];
-const accountColumns: readonly Column[] = [
-  ['chain_id', 'int8'],
-  ['account', 'hex'],
-  ['chamas', 'int8'],
-  ['total_contributed', 'numeric'],
-  ['total_received', 'numeric'],
+  ['joins', 'int8'],
   ['updated_at_block', 'int8'],
 ];
 const names = (columns: readonly Column[], alias: string) => sql.raw(columns.map(([n]) => `${alias}."${n}"`).join(', '));
@@ -77,48 +70,34 @@ function toMember(r: Raw): MemberRow {
     totalContributed: big(r.total_contributed),
     totalReceived: big(r.total_received),
     contributions: num(r.contributions),
-    updatedAtBlock: num(r.updated_at_block),
-  };
-}
-function toAccount(r: Raw): AccountRow {
-  return {
-    chainId: num(r.chain_id),
-    account: r.account as Address,
-    chamas: num(r.chamas),
-    totalContributed: big(r.total_contributed),
-    totalReceived: big(r.total_received),
+    joins: num(r.joins),
     updatedAtBlock: num(r.updated_at_block),
   };
 }
 
 /** One row of each table, its values in the order of its columns above. */
 const chamaValues = (c: ChamaRow) => [c.chainId, c.address, c.chamaId, c.creator, c.name, c.contributionAmount, c.maxMembers, c.memberCount, c.currentRound, c.totalContributed, c.totalPaidOut, c.createdAtBlock, c.updatedAtBlock];
-const memberValues = (m: MemberRow) => [m.chainId, m.address, m.chamaId, m.member, m.position, m.joinedAtBlock, m.totalContributed, m.totalReceived, m.contributions, m.updatedAtBlock];
-const accountValues = (a: AccountRow) => [a.chainId, a.account, a.chamas, a.totalContributed, a.totalReceived, a.updatedAtBlock];
+const memberValues = (m: MemberRow) => [m.chainId, m.address, m.chamaId, m.member, m.position, m.joinedAtBlock, m.totalContributed, m.totalReceived, m.contributions, m.joins, m.updatedAtBlock];
 export type EntityKeys = {
   chamas: readonly { address: string; chamaId: bigint }[];
   members: readonly { address: string; chamaId: bigint; member: string }[];
-  accounts: readonly string[];
 };
 
 /** The stored rows of these entities, as a working set for a live fold. */
 export async function loadWorkingSet(ex: Executor, chainId: number, keys: EntityKeys): Promise<WorkingSet> {
-  const [chamas, members, accounts] = await Promise.all([
+  const [chamas, members] = await Promise.all([
     keys.chamas.length === 0
       ? []
       : rows<Raw>(ex, sql`SELECT ${names(chamaColumns, 'c')} FROM chamas c JOIN ${recordset([['address', 'text'], ['chama_id', 'numeric']], keys.chamas.map((k) => ({ address: k.address, chama_id: k.chamaId })))} ON c.address = r.address AND c.chama_id = r.chama_id WHERE c.chain_id = ${chainId}`),
     keys.members.length === 0
       ? []
       : rows<Raw>(ex, sql`SELECT ${names(memberColumns, 'm')} FROM members m JOIN ${recordset([['address', 'text'], ['chama_id', 'numeric'], ['member', 'text']], keys.members.map((k) => ({ address: k.address, chama_id: k.chamaId, member: k.member })))} ON m.address = r.address AND m.chama_id = r.chama_id AND m.member = r.member WHERE m.chain_id = ${chainId}`),
-    keys.accounts.length === 0
-      ? []
-      : rows<Raw>(ex, sql`SELECT ${names(accountColumns, 'a')} FROM accounts a JOIN ${recordset([['account', 'text']], keys.accounts.map((account) => ({ account })))} ON a.account = r.account WHERE a.chain_id = ${chainId}`),
   ]);
-  return createWorkingSet({ chamas: chamas.map(toChama), members: members.map(toMember), accounts: accounts.map(toAccount) });
+  return createWorkingSet({ chamas: chamas.map(toChama), members: members.map(toMember) });
 }
 
-export type ProjectionParts = { chamas?: boolean; members?: boolean; accounts?: boolean };
-const allParts: ProjectionParts = { chamas: true, members: true, accounts: true };
+export type ProjectionParts = { chamas?: boolean; members?: boolean };
+const allParts: ProjectionParts = { chamas: true, members: true };
 
 /** Writes each changed row of the working set once. */
 export async function writeWorkingSet(ex: Executor, ws: WorkingSet, parts: ProjectionParts = allParts): Promise<void> {
@@ -143,7 +122,6 @@ export function projectionWrites(ws: WorkingSet, parts: ProjectionParts, target:
   const writes: (BulkWrite | undefined)[] = [];
   if (parts.chamas) writes.push(write('chamas', chamaColumns, ['chain_id', 'address', 'chama_id'], changed(ws.chamas, ws.changed.chamas), chamaValues));
   if (parts.members) writes.push(write('members', memberColumns, ['chain_id', 'address', 'chama_id', 'member'], changed(ws.members, ws.changed.members), memberValues));
-  if (parts.accounts) writes.push(write('accounts', accountColumns, ['chain_id', 'account'], changed(ws.accounts, ws.changed.accounts), accountValues));
   return writes.filter((w) => w !== undefined);
 }
 
@@ -154,12 +132,7 @@ export async function deleteChamas(ex: Executor, chainId: number, keys: readonly
   await ex.execute(sql`DELETE FROM members m USING ${set} WHERE m.chain_id = ${chainId} AND m.address = r.address AND m.chama_id = r.chama_id`);
 }
 
-export async function deleteAccounts(ex: Executor, chainId: number, accounts: readonly string[]): Promise<void> {
-  if (accounts.length === 0) return;
-  await ex.execute(sql`DELETE FROM accounts a USING ${recordset([['account', 'text']], accounts.map((account) => ({ account })))} WHERE a.chain_id = ${chainId} AND a.account = r.account`);
-}
-
-export const projectionTables = ['chamas', 'members', 'accounts'] as const;
+export const projectionTables = ['chamas', 'members'] as const;
 export type ProjectionTable = (typeof projectionTables)[number];
 
 /** The chama row with this id (in the first contract that has one, unless `address` says which). */
@@ -178,7 +151,7 @@ export async function readMembers(ex: Executor, chainId: number, address: string
   return found.map(toMember);
 }
 
-export { toChama, toMember, toAccount, chamaColumns, memberColumns, accountColumns };
+export { toChama, toMember, chamaColumns, memberColumns };
 
 /** Every chama row of a chain (or of one chama id), ordered by contract and id. */
 export async function readChamaRows(ex: Executor, chainId: number, chamaId?: bigint): Promise<ChamaRow[]> {
@@ -191,6 +164,12 @@ export async function readMemberRows(ex: Executor, chainId: number, chamaId?: bi
   return (await rows<Raw>(ex, sql`SELECT ${names(memberColumns, 'm')} FROM members m WHERE m.chain_id = ${chainId} ${only} ORDER BY m.address, m.chama_id, m.position`)).map(toMember);
 }
 
+/** Every account of a chain, ordered by address: its member rows summed (`accountsOf`, fold.ts). */
 export async function readAccountRows(ex: Executor, chainId: number): Promise<AccountRow[]> {
-  return (await rows<Raw>(ex, sql`SELECT ${names(accountColumns, 'a')} FROM accounts a WHERE a.chain_id = ${chainId} ORDER BY a.account`)).map(toAccount);
+  const found = await rows<Raw>(
+    ex,
+    sql`SELECT member AS account, sum(joins) AS chamas, sum(total_contributed) AS total_contributed, sum(total_received) AS total_received, max(updated_at_block) AS updated_at_block
+        FROM members WHERE chain_id = ${chainId} GROUP BY member ORDER BY member`,
+  );
+  return found.map((r) => ({ chainId, account: r.account as Address, chamas: num(r.chamas), totalContributed: big(r.total_contributed), totalReceived: big(r.total_received), updatedAtBlock: num(r.updated_at_block) }));
 }

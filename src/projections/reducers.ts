@@ -1,6 +1,6 @@
 import type { FoldEvent } from '../decode/event.ts';
 import { never } from '../decode/event.ts';
-import type { AccountRow, ChamaRow, MemberRow } from './rows.ts';
+import type { ChamaRow, MemberRow } from './rows.ts';
 
 /**
  * Reducers: the state after an event, from the state before it. Each changes the row it is
@@ -35,7 +35,7 @@ export function applyChama(s: ChamaRow, e: FoldEvent): void {
   }
 }
 
-/** Whether an event changes the member and account rows of its topic2 (a creation does not). */
+/** Whether an event changes the member row of its topic2 (a creation does not). */
 export const touchesMember = (e: FoldEvent): e is Exclude<FoldEvent, { event: 'ChamaCreated' }> => e.event !== 'ChamaCreated';
 
 /**
@@ -47,6 +47,7 @@ export function applyMember(s: MemberRow, e: Exclude<FoldEvent, { event: 'ChamaC
   s.updatedAtBlock = e.blockNumber;
   switch (e.event) {
     case 'MemberJoined':
+      s.joins += 1;
       if (s.position === 0) {
         s.position = (chamaBefore?.memberCount ?? 0) + 1;
         s.joinedAtBlock = e.blockNumber;
@@ -55,24 +56,6 @@ export function applyMember(s: MemberRow, e: Exclude<FoldEvent, { event: 'ChamaC
     case 'ContributionMade':
       s.totalContributed += e.args.amount;
       s.contributions += 1;
-      return;
-    case 'PayoutProcessed':
-      s.totalReceived += e.args.amount;
-      return;
-    default:
-      return never(e);
-  }
-}
-
-/** An address across every chama; the events whose topic2 is this address fold into it. */
-export function applyAccount(s: AccountRow, e: Exclude<FoldEvent, { event: 'ChamaCreated' }>): void {
-  s.updatedAtBlock = e.blockNumber;
-  switch (e.event) {
-    case 'MemberJoined':
-      s.chamas += 1;
-      return;
-    case 'ContributionMade':
-      s.totalContributed += e.args.amount;
       return;
     case 'PayoutProcessed':
       s.totalReceived += e.args.amount;
@@ -115,12 +98,9 @@ export function copyMember(s: MemberRow): MemberRow {
     totalContributed: s.totalContributed,
     totalReceived: s.totalReceived,
     contributions: s.contributions,
+    joins: s.joins,
     updatedAtBlock: s.updatedAtBlock,
   };
-}
-
-export function copyAccount(s: AccountRow): AccountRow {
-  return { chainId: s.chainId, account: s.account, chamas: s.chamas, totalContributed: s.totalContributed, totalReceived: s.totalReceived, updatedAtBlock: s.updatedAtBlock };
 }
 
 export function emptyChama(e: FoldEvent): ChamaRow {
@@ -152,10 +132,7 @@ export function emptyMember(e: FoldEvent, member: `0x${string}`): MemberRow {
     totalContributed: 0n,
     totalReceived: 0n,
     contributions: 0,
+    joins: 0,
     updatedAtBlock: e.blockNumber,
   };
-}
-
-export function emptyAccount(e: FoldEvent, account: `0x${string}`): AccountRow {
-  return { chainId: e.chainId, account, chamas: 0, totalContributed: 0n, totalReceived: 0n, updatedAtBlock: e.blockNumber };
 }

@@ -29,9 +29,16 @@ export type MemberRow = {
   totalContributed: bigint;
   totalReceived: bigint;
   contributions: number;
+  /** MemberJoined events of this member in this chama (1 for a conforming contract): an account's `chamas` is their sum. */
+  joins: number;
   updatedAtBlock: number;
 };
 
+/**
+ * An address across every chama. Not a table: every event that changes an account changes
+ * exactly one of its member rows in the same way (a join, a payment, a payout), so an account is
+ * the sum of its member rows, with the block of the latest one (`accountsOf` in fold.ts).
+ */
 export type AccountRow = {
   chainId: number;
   account: Address;

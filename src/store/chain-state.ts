@@ -69,7 +69,7 @@ export async function deleteBlocksAbove(ex: Executor, chainId: number, block: nu
   await ex.execute(sql`DELETE FROM blocks WHERE chain_id = ${chainId} AND number > ${block}`);
 }
 
-const chainTables = ['events', 'orphaned_events', 'reorgs', 'blocks', 'cursor', 'chamas', 'members', 'accounts', 'mismatches', 'jobs'];
+const chainTables = ['events', 'orphaned_events', 'reorgs', 'blocks', 'cursor', 'chamas', 'members', 'mismatches', 'jobs'];
 
 /** Deletes everything stored for a chain, in one transaction (the demo, when its chain starts anew). */
 export async function forgetChain(db: Db, chainId: number): Promise<void> {

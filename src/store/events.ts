@@ -240,14 +240,19 @@ export async function eventRecordsInRange(ex: Executor, chainId: number, from: n
   return rows<EventRecord>(ex, sql`SELECT ${selectList} FROM events WHERE chain_id = ${chainId} AND block_number BETWEEN ${from} AND ${to} ${only} ORDER BY block_number, log_index`);
 }
 
-/** The block of each account's last canonical event (as topic2), one index probe per account. */
-export async function lastEventBlocks(ex: Executor, chainId: number, accounts: readonly string[]): Promise<Map<string, number>> {
-  if (accounts.length === 0) return new Map();
-  const found = await rows<{ account: string; block_number: number | null }>(
+/**
+ * The chamas in which these accounts have canonical events (as topic2), and those where they
+ * still have a member row: an account's totals are the sum of its member rows in these.
+ */
+export async function chamasOfAccounts(ex: Executor, chainId: number, accounts: readonly string[]): Promise<{ address: string; chamaId: bigint }[]> {
+  if (accounts.length === 0) return [];
+  const set = recordset([['account', 'text']], accounts.map((account) => ({ account })));
+  const found = await rows<{ address: string; chama_id: string }>(
     ex,
-    sql`SELECT r.account, (SELECT e.block_number FROM events e WHERE e.chain_id = ${chainId} AND ${accountKey(sql`e.account`)} = ${accountKey(sql`r.account`)} AND e.account = r.account AND e.event <> 'ChamaCreated'
-                           ORDER BY e.block_number DESC, e.log_index DESC LIMIT 1) AS block_number
-        FROM ${recordset([['account', 'text']], accounts.map((account) => ({ account })))}`,
+    sql`SELECT e.address, e.chama_id FROM ${set}
+          CROSS JOIN LATERAL (SELECT address, chama_id FROM events WHERE chain_id = ${chainId} AND ${accountKey(sql`account`)} = ${accountKey(sql`r.account`)} AND account = r.account
+                              AND event <> 'ChamaCreated' OFFSET 0) e
+        UNION SELECT m.address, m.chama_id FROM members m JOIN ${set} ON m.member = r.account WHERE m.chain_id = ${chainId}`,
   );
-  return new Map(found.filter((r) => r.block_number !== null).map((r) => [r.account, Number(r.block_number)]));
+  return found.map((r) => ({ address: r.address, chamaId: BigInt(r.chama_id) }));
 }

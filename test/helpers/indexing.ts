@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import type { Address } from 'viem';
 import { createIndexer, type Indexer, type IndexerOptions } from '../../src/indexer/index.ts';
-import { readChama, readMembers } from '../../src/projections/persist.ts';
+import { readAccountRows, readChama, readMembers } from '../../src/projections/persist.ts';
 import { createRpc } from '../../src/rpc/client.ts';
 import { sql } from 'drizzle-orm';
 import { rows, type Db } from '../../src/store/db.ts';
@@ -70,16 +70,13 @@ export async function differencesFromChain(db: Db, chain: TestChain, block: bigi
       accounts.set(address.toLowerCase(), { chamas: a.chamas + 1, contributed: a.contributed + stats.contributed, received: a.received + stats.received });
     }
   }
-  const storedAccounts = await rows<{ account: string; chamas: number; total_contributed: string; total_received: string }>(
-    db.orm,
-    sql`SELECT account, chamas, total_contributed, total_received FROM accounts WHERE chain_id = ${chainId} ORDER BY account`,
-  );
+  const storedAccounts = await readAccountRows(db.orm, chainId);
   diff('account list', storedAccounts.map((a) => a.account).join(','), [...accounts.keys()].sort().join(','));
   for (const a of storedAccounts) {
     const expected = accounts.get(a.account);
     diff(`account ${a.account} chamas`, a.chamas, expected?.chamas);
-    diff(`account ${a.account} contributed`, a.total_contributed, expected?.contributed);
-    diff(`account ${a.account} received`, a.total_received, expected?.received);
+    diff(`account ${a.account} contributed`, a.totalContributed, expected?.contributed);
+    diff(`account ${a.account} received`, a.totalReceived, expected?.received);
   }
   diff('contract balance', balance, await chain.publicClient.getBalance({ address: chain.address, blockNumber: block }));
   return out;

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { sql } from 'drizzle-orm';
 import { eventsOfAccounts } from '../../store/events.ts';
-import { createWorkingSet, foldEvents } from '../../projections/fold.ts';
+import { accountsOf, createWorkingSet, foldEvents } from '../../projections/fold.ts';
 import { rows, type Db, type Tx } from '../../store/db.ts';
 import type { ApiDeps } from '../deps.ts';
 import { dec, num } from '../present.ts';
@@ -54,16 +54,19 @@ async function storedMemberships(tx: Tx, chainId: number, account: string, contr
   return found.map(toMembership);
 }
 
-/** The account's totals and memberships as one statement (one round trip, one snapshot with the cursor). */
+/**
+ * The account's totals (its member rows summed, across every contract) and memberships as one
+ * statement: one round trip, one snapshot with the cursor.
+ */
 async function currentAccount(db: Db, chainId: number, account: string, contract: string | undefined): Promise<{ data: Account; meta: Meta }> {
-  const { rows: [row], meta } = await readWithMeta<{ chamas: number | null; total_contributed: string | null; total_received: string | null; memberships: MemberRaw[] }>(
+  const { rows: [row], meta } = await readWithMeta<{ chamas: number | null; total_contributed: string | null; total_received: string | null; memberships: MemberRaw[] | null }>(
     db,
     chainId,
-    sql`SELECT a.chamas, a.total_contributed::text AS total_contributed, a.total_received::text AS total_received,
-          (SELECT coalesce(json_agg(json_build_object('address', m.address, 'chama_id', m.chama_id::text, 'position', m.position, 'joined_at_block', m.joined_at_block,
-                    'total_contributed', m.total_contributed::text, 'total_received', m.total_received::text, 'contributions', m.contributions) ORDER BY m.address, m.chama_id), '[]'::json)
-           FROM members m WHERE m.chain_id = ${chainId} AND m.member = ${account} ${contract ? sql`AND m.address = ${contract}` : sql``}) AS memberships
-        FROM (SELECT 1) one LEFT JOIN accounts a ON a.chain_id = ${chainId} AND a.account = ${account}`,
+    sql`SELECT sum(m.joins) AS chamas, sum(m.total_contributed)::text AS total_contributed, sum(m.total_received)::text AS total_received,
+          json_agg(json_build_object('address', m.address, 'chama_id', m.chama_id::text, 'position', m.position, 'joined_at_block', m.joined_at_block,
+                   'total_contributed', m.total_contributed::text, 'total_received', m.total_received::text, 'contributions', m.contributions) ORDER BY m.address, m.chama_id)
+            ${contract ? sql`FILTER (WHERE m.address = ${contract})` : sql``} AS memberships
+        FROM members m WHERE m.chain_id = ${chainId} AND m.member = ${account}`,
   );
   const memberships = row?.memberships ?? []; // json: both drivers parse it
   return {
@@ -85,7 +88,7 @@ async function currentAccount(db: Db, chainId: number, account: string, contract
  */
 async function accountAtBlock(tx: Tx, chainId: number, account: string, contract: string | undefined, block: number): Promise<Account> {
   const ws = foldEvents(createWorkingSet(), await eventsOfAccounts(tx, chainId, [account], block));
-  const acct = ws.accounts.get(account);
+  const acct = accountsOf(ws.members.values()).get(account);
   const stored = new Map((await storedMemberships(tx, chainId, account, contract)).map((m) => [`${m.contract}:${m.chamaId}`, m]));
   const memberships = [...ws.members.values()]
     .filter((m) => !contract || m.address === contract)
