@@ -82,6 +82,27 @@ describe.each(['postgres', 'pglite'] as const)('bulk writes on %s', (kind) => {
     expect(again.map((r) => ({ id: Number(r.id), label: r.label, tags: r.tags, amount: BigInt(r.amount), delta: r.delta === null ? null : Number(r.delta) }))).toEqual(changed);
   });
 
+  it('a column with one value in every row (it travels once) gives each row that value, awkward ones and duplicate rows included', async () => {
+    const columns = [['id', 'int8'], ['label', 'text'], ['tags', 'text[]'], ['amount', 'numeric'], ['delta', 'int8']] as const;
+    await db.orm.execute(sql`CREATE TABLE constant (id int8, label text, tags text[], amount numeric(78,0), delta int8)`);
+    const read = async () =>
+      (await rows<{ id: string; label: string | null; tags: string[] | null; amount: string | null; delta: string | null }>(db.orm, sql`SELECT id::text, label, tags, amount::text AS amount, delta::text FROM constant ORDER BY id, label`)).map((r) => [
+        Number(r.id),
+        r.label,
+        r.tags,
+        r.amount === null ? null : BigInt(r.amount),
+        r.delta === null ? null : Number(r.delta),
+      ]);
+    for (const [label, tags, amount] of [['say "hi", {x}', ['0xab', '0xcd'], 2n ** 255n], ['', [], 0n], [null, null, null]] as const) {
+      await db.orm.execute(sql`DELETE FROM constant`);
+      // Every column constant but the id; then every column constant (three equal rows).
+      const varied = [1, 2, 3].map((id) => [id, label, tags, amount, null] as const);
+      const same = [7, 7, 7].map((id) => [id, label, tags, amount, -1] as const);
+      await db.orm.transaction((tx) => runBulk(tx, [appendRows('constant', columns, varied, (r) => [...r]), appendRows('constant', columns, same, (r) => [...r])]));
+      expect(await read()).toEqual([...varied, ...same].map((r) => [...r]));
+    }
+  });
+
   // Unprepared, each statement would wait for its parameter types before it could run, so a
   // batch's statements could not be pipelined (see `prepared` in store/db.ts).
   it.runIf(kind === 'postgres')('statements with parameters run prepared, in transactions too, and without JIT', async () => {

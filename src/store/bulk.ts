@@ -82,18 +82,30 @@ function arrayInsert<T>(table: string, columns: readonly Column[], items: readon
     }
   }
   const names = columns.map(([n]) => `"${n}"`).join(', ');
+  // A column with one value in every row (the chain id, the contract's address, topics that are
+  // all canonical) travels once, as a scalar beside the arrays: neither this process nor the
+  // server handles it once per row. At least one column stays an array, which sets the row count.
+  const constant = values.map(isConstant);
+  if (constant.every(Boolean)) constant[0] = false;
   // unnest in the select list (a ProjectSet, which streams the rows) rather than in FROM (a
   // function scan, which first copies every row into a tuplestore that spills to disk past
   // work_mem): arrays of equal length are walked in step either way.
   const unpacked = sql.join(
     values.map((column, c) => {
       const type = columns[c]![1];
-      const array = sql`unnest(${arrayLiteral(column, type === 'hex')}::${sql.raw(type === 'text[]' ? 'text' : sqlType(type))}[])`;
-      return type === 'text[]' ? sql`string_to_array(${array}, ':')` : array;
+      const element = sql.raw(type === 'text[]' ? 'text' : sqlType(type));
+      const value = constant[c] ? (column[0] === null ? sql`NULL::${element}` : sql`${String(column[0])}::${element}`) : sql`unnest(${arrayLiteral(column, type === 'hex')}::${element}[])`;
+      return type === 'text[]' ? sql`string_to_array(${value}, ':')` : value;
     }),
     sql`, `,
   );
   return { table, sql: sql`INSERT INTO ${sql.raw(`"${table}"`)} (${sql.raw(names)}) SELECT ${unpacked} ${sql.raw(suffix)}` };
+}
+
+function isConstant(column: readonly Element[]): boolean {
+  const first = column[0];
+  for (let i = 1; i < column.length; i++) if (column[i] !== first) return false;
+  return true;
 }
 
 /** Hex strings and numbers (and their separators): nothing in them needs quotes. */
