@@ -1,6 +1,6 @@
 import { createWalletClient, http, parseEther, type Address } from 'viem';
 import type { AnvilLogger } from './anvil.ts';
-import { ChamaTxError, createChamaClient, type ChamaClient } from './chama-client.ts';
+import { ChamaTxError, createChamaClient } from './chama-client.ts';
 
 /**
  * Keeps believable chama activity going on a dev chain with unlocked accounts (anvil's 10):

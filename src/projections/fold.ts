@@ -1,5 +1,5 @@
 import type { FoldEvent } from '../decode/event.ts';
-import { eventAccount, never } from '../decode/event.ts';
+import { eventAccount } from '../decode/event.ts';
 import { applyChama, applyMember, copyChama, copyMember, emptyChama, emptyMember, touchesMember } from './reducers.ts';
 import { chamaKey, memberKey, memberKeyOf, type AccountRow, type ChamaRow, type MemberRow } from './rows.ts';
 

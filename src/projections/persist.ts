@@ -1,8 +1,7 @@
 import { sql } from 'drizzle-orm';
-import type { Address, Hex } from 'viem';
-import type { ChamaEvent } from '../decode/event.ts';
+import type { Address } from 'viem';
 import { createWorkingSet, type WorkingSet } from './fold.ts';
-import { chamaKey, type AccountRow, type ChamaRow, type MemberRow } from './rows.ts';
+import type { AccountRow, ChamaRow, MemberRow } from './rows.ts';
 import { appendRows, recordset, runBulk, upsertRows, type BulkWrite, type Column, type Value } from '../store/bulk.ts';
 import { rows, type Executor } from '../store/db.ts';
 

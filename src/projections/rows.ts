@@ -1,4 +1,4 @@
-import type { Address, Hex } from 'viem';
+import type { Address } from 'viem';
 
 /** Projection rows as the reducers see them: exact integers as bigint, addresses lower-case. */
 export type ChamaRow = {
