@@ -199,6 +199,16 @@ describe('read routes against the contract views', () => {
     expect((await f.get(`/accounts/${f.chain.accounts[0]}?atBlock=${s.blocks.end + 5n}`)).status).toBe(400);
   });
 
+  it('GET /accounts/:address?contract= keeps the totals across every contract and lists only that contract\'s memberships', async () => {
+    const who = f.chain.accounts[0];
+    for (const at of ['', `&atBlock=${s.blocks.afterRound1}`]) {
+      const all = (await f.get(`/accounts/${who}?${at.slice(1)}`)).body.data;
+      expect(all.memberships.length).toBeGreaterThan(0);
+      expect((await f.get(`/accounts/${who}?contract=${f.chain.address}${at}`)).body.data).toEqual(all);
+      expect((await f.get(`/accounts/${who}?contract=0x${'1'.repeat(40)}${at}`)).body.data).toEqual({ ...all, memberships: [] });
+    }
+  });
+
   it('GET /events: chain order, every filter, pages, and the ndjson and csv streams', async () => {
     const all = (await f.get('/events?limit=1000')).body.data;
     expect(all).toHaveLength(19);
