@@ -3,8 +3,8 @@ import type { Address, Hex } from 'viem';
 import { FatalError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { mapPool } from '../common/pool.ts';
-import { createWorkingSet, foldEvents, type WorkingSet } from '../projections/fold.ts';
-import { readAccountRows, readChamaRows, readMemberRows } from '../projections/persist.ts';
+import { accountsOf, createWorkingSet, foldEvents, type WorkingSet } from '../projections/fold.ts';
+import { readChamaRows, readMemberRows } from '../projections/persist.ts';
 import { chamaKey, memberKey, type AccountRow, type ChamaRow, type MemberRow } from '../projections/rows.ts';
 import type { Rpc } from '../rpc/client.ts';
 import { readCursor } from '../store/chain-state.ts';
@@ -218,14 +218,16 @@ async function readStored(db: Db, chainId: number, addresses: readonly Address[]
       if (!cursor) throw new FatalError(`nothing is indexed yet for chain ${chainId}: run the indexer first`, { chain_id: chainId });
       const wanted = (a: string) => addresses.includes(a as Address);
       const chamas = (await readChamaRows(tx, chainId, chamaId)).filter((c) => wanted(c.address));
-      const members = (await readMemberRows(tx, chainId, chamaId)).filter((m) => wanted(m.address));
+      const allMembers = await readMemberRows(tx, chainId, chamaId);
+      const members = allMembers.filter((m) => wanted(m.address));
       return {
         blockNumber: cursor.blockNumber,
         blockHash: cursor.blockHash,
         chamas: new Map(chamas.map((c) => [chamaKey(c.address, c.chamaId), c])),
         members: new Map(members.map((m) => [memberKey(m.address, m.chamaId, m.member), m])),
         folded: await foldStored(tx, chainId, addresses, chamaId),
-        accounts: chamaId === undefined ? await readAccountRows(tx, chainId) : [],
+        // An account spans every contract: its sums take all of its member rows.
+        accounts: chamaId === undefined ? [...accountsOf(allMembers).values()] : [],
       };
     },
     { isolationLevel: 'repeatable read', accessMode: 'read only' },

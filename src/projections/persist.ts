@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Address } from 'viem';
 import { createWorkingSet, type WorkingSet } from './fold.ts';
-import type { AccountRow, ChamaRow, MemberRow } from './rows.ts';
+import type { ChamaRow, MemberRow } from './rows.ts';
 import { appendRows, recordset, runBulk, upsertRows, type BulkWrite, type Column, type Value } from '../store/bulk.ts';
 import { rows, type Executor } from '../store/db.ts';
 
@@ -161,14 +161,4 @@ export async function readChamaRows(ex: Executor, chainId: number, chamaId?: big
 export async function readMemberRows(ex: Executor, chainId: number, chamaId?: bigint): Promise<MemberRow[]> {
   const only = chamaId === undefined ? sql`` : sql`AND m.chama_id = ${chamaId.toString()}`;
   return (await rows<Raw>(ex, sql`SELECT ${names(memberColumns, 'm')} FROM members m WHERE m.chain_id = ${chainId} ${only} ORDER BY m.address, m.chama_id, m.position`)).map(toMember);
-}
-
-/** Every account of a chain, ordered by address: its member rows summed (`accountsOf`, fold.ts). */
-export async function readAccountRows(ex: Executor, chainId: number): Promise<AccountRow[]> {
-  const found = await rows<Raw>(
-    ex,
-    sql`SELECT member AS account, sum(joins) AS chamas, sum(total_contributed) AS total_contributed, sum(total_received) AS total_received, max(updated_at_block) AS updated_at_block
-        FROM members WHERE chain_id = ${chainId} GROUP BY member ORDER BY member`,
-  );
-  return found.map((r) => ({ chainId, account: r.account as Address, chamas: num(r.chamas), totalContributed: big(r.total_contributed), totalReceived: big(r.total_received), updatedAtBlock: num(r.updated_at_block) }));
 }

@@ -1,7 +1,8 @@
 import { pino } from 'pino';
 import type { Address } from 'viem';
 import { createIndexer, type Indexer, type IndexerOptions } from '../../src/indexer/index.ts';
-import { readAccountRows, readChama, readMembers } from '../../src/projections/persist.ts';
+import { readChama, readMemberRows, readMembers } from '../../src/projections/persist.ts';
+import { accountsOf } from '../../src/projections/fold.ts';
 import { createRpc } from '../../src/rpc/client.ts';
 import { sql } from 'drizzle-orm';
 import { rows, type Db } from '../../src/store/db.ts';
@@ -70,7 +71,7 @@ export async function differencesFromChain(db: Db, chain: TestChain, block: bigi
       accounts.set(address.toLowerCase(), { chamas: a.chamas + 1, contributed: a.contributed + stats.contributed, received: a.received + stats.received });
     }
   }
-  const storedAccounts = await readAccountRows(db.orm, chainId);
+  const storedAccounts = [...accountsOf(await readMemberRows(db.orm, chainId)).values()].sort((x, y) => (x.account < y.account ? -1 : 1));
   diff('account list', storedAccounts.map((a) => a.account).join(','), [...accounts.keys()].sort().join(','));
   for (const a of storedAccounts) {
     const expected = accounts.get(a.account);
