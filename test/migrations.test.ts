@@ -64,21 +64,26 @@ describe('migrations', () => {
     }
   });
 
-  it('0010 gives each stored member row its count of joins from the stored events', async () => {
+  /** A new database migrated up to the migration whose tag starts with `prefix`. */
+  async function migratedTo(prefix: string): Promise<Db> {
     const url = await createPostgresDatabase();
     const db = await openDb({ databaseUrl: url });
     cleanups.push(async () => {
       await db.close();
       await dropPostgresDatabase(url);
     });
-    const before = journal.entries.find((e) => e.tag.startsWith('0009'))!;
-    const older = folderUpTo(before.idx);
+    const older = folderUpTo(journal.entries.find((e) => e.tag.startsWith(prefix))!.idx);
     try {
       const { migrate: migrateFrom } = await import('drizzle-orm/postgres-js/migrator');
       await migrateFrom(db.orm as never, { migrationsFolder: older });
     } finally {
       rmSync(older, { recursive: true, force: true });
     }
+    return db;
+  }
+
+  it('0010 gives each stored member row its count of joins from the stored events', async () => {
+    const db = await migratedTo('0009');
     const contract = `0x${'c'.repeat(40)}`;
     const [a, b] = [`0x${'a'.repeat(40)}`, `0x${'b'.repeat(40)}`];
     const event = (block: number, name: string, account: string) =>
@@ -97,5 +102,20 @@ describe('migrations', () => {
       { member: a, joins: 2 },
       { member: b, joins: 0 },
     ]);
+  });
+
+  it('0011 replaces the event indexes a writer stopped mid-backfill had deferred, and forgets the deferral', async () => {
+    const db = await migratedTo('0010');
+    await db.orm.execute(sql`INSERT INTO events (chain_id, block_number, block_hash, log_index, tx_hash, tx_index, address, event, chama_id, account, topics, data)
+                             VALUES (1, 1, ${`0x${'1'.repeat(64)}`}, 0, ${`0x${'2'.repeat(64)}`}, 0, ${`0x${'c'.repeat(40)}`}, 'MemberJoined', 7, ${`0x${'a'.repeat(40)}`}, NULL, '0x')`);
+    for (const name of ['events_account_key_idx', 'events_chama_id_idx']) {
+      const [index] = await rows<{ definition: string }>(db.orm, sql`SELECT indexdef AS definition FROM pg_indexes WHERE indexname = ${name}`);
+      await db.orm.execute(sql`INSERT INTO deferred_indexes (name, definition) VALUES (${name}, ${index!.definition})`);
+      await db.orm.execute(sql.raw(`DROP INDEX "${name}"`));
+    }
+    await migrate(db);
+    expect(await rows(db.orm, sql`SELECT name FROM deferred_indexes`)).toEqual([]);
+    const indexes = await rows<{ indexname: string }>(db.orm, sql`SELECT indexname FROM pg_indexes WHERE tablename = 'events' ORDER BY indexname`);
+    expect(indexes.map((i) => i.indexname)).toEqual(['events_account_hash_idx', 'events_chain_id_block_number_log_index_pk', 'events_chama_hash_idx']);
   });
 });

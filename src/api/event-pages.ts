@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { ChamaEvent } from '../decode/event.ts';
+import { chamaIdKey } from '../../schema/index.ts';
 import { rows, type Executor } from '../store/db.ts';
 import { eventColumns, fromRecord, type EventRecord } from '../store/events.ts';
 
@@ -23,7 +24,7 @@ function afterClause(after: After | undefined): SQL {
 
 /**
  * One keyset page of canonical events in chain order: filtered, strictly after `after`, at most
- * `limit` rows. Served by the primary key, or by `events_chama_id_idx` with `chamaId`.
+ * `limit` rows. Served by the primary key, or by `events_chama_hash_idx` with `chamaId`.
  */
 export async function readEventPage(ex: Executor, chainId: number, filter: EventFilter, after: After | undefined, limit: number): Promise<ChamaEvent[]> {
   const found = await rows<EventRecord>(
@@ -31,7 +32,7 @@ export async function readEventPage(ex: Executor, chainId: number, filter: Event
     sql`SELECT ${selectList} FROM events
         WHERE chain_id = ${chainId}
         ${filter.event ? sql`AND event = ${filter.event}` : sql``}
-        ${filter.chamaId ? sql`AND chama_id = ${filter.chamaId}::numeric` : sql``}
+        ${filter.chamaId ? sql`AND ${chamaIdKey(sql`chama_id`)} = ${chamaIdKey(sql`${filter.chamaId}::numeric`)} AND chama_id = ${filter.chamaId}::numeric` : sql``}
         ${filter.contract ? sql`AND address = ${filter.contract}` : sql``}
         ${filter.fromBlock !== undefined ? sql`AND block_number >= ${filter.fromBlock}` : sql``}
         ${filter.toBlock !== undefined ? sql`AND block_number <= ${filter.toBlock}` : sql``}

@@ -18,7 +18,7 @@ import { analyze } from './statistics.ts';
  *
  * A migration that changes one of these indexes must build the deferred ones first.
  */
-const deferrable = ['events_account_key_idx', 'events_chama_id_idx'];
+const deferrable = ['events_account_hash_idx', 'events_chama_hash_idx'];
 
 /**
  * Drops the indexes if `events` holds no row (of any chain). True when they are deferred now,
@@ -57,7 +57,7 @@ export async function deferEventIndexes(db: Db, logger: Logger): Promise<boolean
  * transaction with the removal of its record, all at once on PostgreSQL (1.8-1.9 s for the two
  * over 1M events against 2.5 s one after the other, each with its parallel workers). Then
  * `events` is analyzed: only an existing index gets statistics for its expression (the
- * account key), and the writer's own ANALYZEs ran while it was gone.
+ * leading hash), and the writer's own ANALYZEs ran while it was gone.
  */
 export async function buildDeferredIndexes(db: Db, logger: Logger): Promise<number> {
   const started = performance.now();

@@ -3,7 +3,7 @@ import type { Address, Hex } from 'viem';
 import type { ChamaEvent, FoldEvent } from '../decode/event.ts';
 import { eventAccount } from '../decode/event.ts';
 import { canonicalTopic0, canonicalTopics, decodeStoredArgs, decodeStoredColumns } from '../decode/decoder.ts';
-import { accountKey } from '../../schema/index.ts';
+import { accountKey, chamaIdKey } from '../../schema/index.ts';
 import { appendRows, recordset, runBulk, type BulkWrite, type Column } from './bulk.ts';
 import { rows, type Executor } from './db.ts';
 
@@ -124,13 +124,13 @@ export async function eventsOfChamas(ex: Executor, chainId: number, keys: readon
   return selectEvents(
     ex,
     sql`FROM ${recordset([['address', 'text'], ['chama_id', 'numeric']], keys.map((k) => ({ address: k.address, chama_id: k.chamaId })))}
-        CROSS JOIN LATERAL (SELECT * FROM events WHERE chain_id = ${chainId} AND chama_id = r.chama_id AND address = r.address ${upTo} OFFSET 0) e`,
+        CROSS JOIN LATERAL (SELECT * FROM events WHERE ${chamaIdKey(sql`chama_id`)} = ${chamaIdKey(sql`r.chama_id`)} AND chain_id = ${chainId} AND chama_id = r.chama_id AND address = r.address ${upTo} OFFSET 0) e`,
   );
 }
 
 /**
  * Canonical events whose topic2 is one of these accounts, in chain order (optionally up to a
- * block). One probe of `events_account_key_idx` per account (a lateral subquery, as for chamas
+ * block). One probe of `events_account_hash_idx` per account (a lateral subquery, as for chamas
  * above): as a plain join, with no statistics yet for the index's expression, the planner
  * hash-joined a scan of the whole table (296 ms against 7 at 200k events).
  */
@@ -195,7 +195,7 @@ export async function transfersOfChama<E extends Transfer['event']>(
   const found = await rows<FoldRecord>(
     ex,
     sql`SELECT ${foldList} FROM events
-        WHERE chain_id = ${chainId} AND chama_id = ${q.chamaId.toString()} AND address = ${q.address} AND event = ${q.event}
+        WHERE ${chamaIdKey(sql`chama_id`)} = ${chamaIdKey(sql`${q.chamaId.toString()}::numeric`)} AND chain_id = ${chainId} AND chama_id = ${q.chamaId.toString()} AND address = ${q.address} AND event = ${q.event}
         ${round} ${q.account === undefined ? sql`` : sql`AND account = ${q.account}`}
         ${q.after ? sql`AND (block_number, log_index) > (${q.after[0]}, ${q.after[1]})` : sql``}
         ORDER BY block_number, log_index LIMIT ${q.limit}`,

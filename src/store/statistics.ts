@@ -9,8 +9,8 @@ const targets = ['events', 'chamas', 'members'];
  * the ANALYZE of `events` took 85 ms instead of 650 (and 15 ms instead of 150 for 35k members),
  * and the same plans for the API's queries (EXPLAIN ANALYZE on that database). An operator's own
  * ANALYZE uses the server's default. The whole of `events` is analyzed: only then does
- * PostgreSQL also gather statistics for the expression of `events_account_key_idx` (at this
- * sample size, 70-130 ms at 200k events against 45-60 for the filtered columns alone).
+ * PostgreSQL also gather statistics for the expressions of its hash indexes (at this sample
+ * size, 70-130 ms at 200k events against 45-60 for the filtered columns alone).
  */
 const statisticsTarget = 10;
 
