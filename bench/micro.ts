@@ -5,11 +5,11 @@
  * @example npx tsx bench/micro.ts [--events 20000]   (the chain must be built: npm run bench -- --events N)
  */
 import { parseArgs } from 'node:util';
-import { decodeEventLog, type Hex, type Log } from 'viem';
+import { decodeEventLog, type Hex } from 'viem';
 import { pino } from 'pino';
 import { chamaEventsAbi, chamaTopics } from '../src/decode/abi.ts';
 import { createDecoder } from '../src/decode/decoder.ts';
-import { createRpc, logsSchema } from '../src/rpc/client.ts';
+import { createRpc, logsSchema, type RpcLog } from '../src/rpc/client.ts';
 import { eventRows, toRecord } from '../src/store/events.ts';
 import { createWorkingSet, foldEvents, touchedKeys } from '../src/projections/fold.ts';
 import { projectionWrites } from '../src/projections/persist.ts';
@@ -31,7 +31,7 @@ const bodies: string[] = [];
 for (let from = 0; from <= info.head; from += 500) {
   bodies.push(await rpc.callRaw('eth_getLogs', [{ address: info.address, topics: [chamaTopics], fromBlock: hexNumber(from), toBlock: hexNumber(Math.min(info.head, from + 499)) }]));
 }
-// The whole eth_getLogs path of src/rpc/client.ts (fetch, read, parse, checks, viem Logs) in
+// The whole eth_getLogs path of src/rpc/client.ts (fetch, read, parse, checks) in
 // this process's CPU time (anvil's is its own): best of 5 passes after one to warm up.
 const client = createRpc({ urls: [anvil.rpcUrl], logger: pino({ level: 'warn' }) });
 let rpcPath = Infinity;
@@ -56,16 +56,13 @@ function time(label: string, fn: () => unknown): number {
   return perEvent;
 }
 
-type RawLog = { address: string; topics: string[]; data: string; blockNumber: string; blockHash: string; transactionHash: string; transactionIndex: string; logIndex: string };
-const raws = bodies.map((b) => (JSON.parse(b) as { result: RawLog[] }).result);
-const toLog = (l: RawLog) => ({ address: l.address as Hex, topics: l.topics as [Hex, ...Hex[]], data: l.data as Hex, blockNumber: BigInt(l.blockNumber), blockHash: l.blockHash as Hex, transactionHash: l.transactionHash as Hex, transactionIndex: Number(l.transactionIndex), logIndex: Number(l.logIndex), removed: false }) as unknown as Log;
-const logs = raws.map((r) => r.map(toLog));
+const raws = bodies.map((b) => (JSON.parse(b) as { result: RpcLog[] }).result);
+const logs = raws;
 
 time('JSON.parse of the eth_getLogs answers', () => bodies.map((b) => JSON.parse(b)));
 time('logsSchema: the checks of eth_getLogs (rpc/client.ts)', () => raws.map((r) => logsSchema.parse(r)));
-const plain = (l: RawLog) => typeof l.address === 'string' && l.address.length === 42 && Array.isArray(l.topics) && typeof l.data === 'string' && typeof l.blockHash === 'string' && l.blockHash.length === 66 && typeof l.transactionHash === 'string' && l.transactionHash.length === 66;
+const plain = (l: RpcLog) => typeof l.address === 'string' && l.address.length === 42 && Array.isArray(l.topics) && typeof l.data === 'string' && typeof l.blockHash === 'string' && l.blockHash.length === 66 && typeof l.transactionHash === 'string' && l.transactionHash.length === 66;
 time('hand-written shape check (lengths, typeof)', () => raws.forEach((r) => r.forEach((l) => { if (!plain(l)) throw new Error('bad'); })));
-time('raw -> viem Log objects (BigInt blockNumber)', () => raws.map((r) => r.map(toLog)));
 const decoder = createDecoder(31337);
 time('createDecoder().decode (decodeEventLog per log + args)', () => logs.map((l) => decoder.decode(l)));
 const byTopic = new Map(chamaTopics.map((t, i) => [t, chamaEventsAbi[i]!]));

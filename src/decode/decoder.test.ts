@@ -1,8 +1,9 @@
-import { encodeAbiParameters, encodeEventTopics, pad, type Hex, type Log } from 'viem';
+import { encodeAbiParameters, encodeEventTopics, numberToHex, pad, type Hex } from 'viem';
 import fc from 'fast-check';
 import { decodeEventLog } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../common/errors.ts';
+import type { RpcLog } from '../rpc/client.ts';
 import { chamaEventsAbi } from './abi.ts';
 import { createDecoder, decodeStoredColumns } from './decoder.ts';
 import { eventAccount, type ChamaEvent } from './event.ts';
@@ -10,12 +11,12 @@ import { eventAccount, type ChamaEvent } from './event.ts';
 const address = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
 const member = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 
-function log(topics: Hex[], data: Hex, logIndex = 0): Log {
-  return { address, topics: topics as [Hex, ...Hex[]], data, blockNumber: 7n, blockHash: pad('0x7', { size: 32 }), transactionHash: pad('0xabc', { size: 32 }), transactionIndex: 0, logIndex, removed: false };
+function log(topics: Hex[], data: Hex, logIndex = 0): RpcLog {
+  return { address, topics, data, blockNumber: '0x7', blockHash: pad('0x7', { size: 32 }), transactionHash: pad('0xabc', { size: 32 }), transactionIndex: '0x0', logIndex: numberToHex(logIndex), removed: false };
 }
 
 /** What a rebuild decodes: the stored columns (event, chama id, account, data), not the raw topics. */
-const fromColumns = (e: ChamaEvent) => decodeStoredColumns(e.chainId, e.event, e.args.chamaId, eventAccount(e), { data: e.data, blockNumber: BigInt(e.blockNumber), blockHash: e.blockHash, transactionHash: e.txHash, logIndex: e.logIndex, address: e.address });
+const fromColumns = (e: ChamaEvent) => decodeStoredColumns(e.chainId, e.event, e.args.chamaId, eventAccount(e), { data: e.data, blockNumber: e.blockNumber, blockHash: e.blockHash, transactionHash: e.txHash, logIndex: e.logIndex, address: e.address });
 
 describe('decoder', () => {
   it('decodes the four events with lower-case addresses and bigint values', () => {
@@ -53,7 +54,7 @@ describe('decoder', () => {
     }
     expect(error).toBeInstanceOf(DecodeError);
     expect((error as DecodeError).message).toMatch(/ChamaCreated log at block 7 tx 0x0+abc log index 5/);
-    expect((error as DecodeError).context).toMatchObject({ chain_id: 1, block_number: 7n, log_index: 5 });
+    expect((error as DecodeError).context).toMatchObject({ chain_id: 1, block_number: 7, log_index: 5 });
   });
 
   it('the fast path decodes exactly what viem decodes (random arguments, any string)', () => {

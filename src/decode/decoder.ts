@@ -1,11 +1,12 @@
-import { decodeEventLog, type Hex, type Log } from 'viem';
+import { decodeEventLog, type Hex } from 'viem';
 import { chamaEventsAbi, chamaTopics } from './abi.ts';
 import type { ChamaEvent } from './event.ts';
 import { DecodeError } from '../common/errors.ts';
+import type { RpcLog } from '../rpc/client.ts';
 
 export type Decoder = {
   /** Decodes logs in order. Unknown topic0: counted in `skipped` and left out. */
-  decode(logs: readonly Log[]): ChamaEvent[];
+  decode(logs: readonly RpcLog[]): ChamaEvent[];
   readonly skipped: number;
 };
 
@@ -43,18 +44,17 @@ export function createDecoder(chainId: number): Decoder {
   };
 }
 
-function decodeOne(chainId: number, log: Log, item: Item): ChamaEvent {
-  if (log.blockNumber === null || log.logIndex === null || log.blockHash === null || log.transactionHash === null) {
-    throw new DecodeError('pending log (no block) in a confirmed range', { chain_id: chainId, address: log.address, tx_hash: log.transactionHash });
-  }
-  const args = decodeArgs(chainId, item, log);
+function decodeOne(chainId: number, log: RpcLog, item: Item): ChamaEvent {
+  const blockNumber = Number(log.blockNumber);
+  const logIndex = Number(log.logIndex);
+  const args = fastArgs(item.name, log.topics, log.data) ?? slowArgs(chainId, { ...log, blockNumber, logIndex }, item);
   return {
     chainId,
-    blockNumber: Number(log.blockNumber),
+    blockNumber,
     blockHash: log.blockHash,
-    logIndex: Number(log.logIndex),
+    logIndex,
     txHash: log.transactionHash,
-    txIndex: Number(log.transactionIndex ?? 0),
+    txIndex: Number(log.transactionIndex),
     address: log.address.toLowerCase() as Hex,
     topics: log.topics as Hex[],
     data: log.data,
@@ -101,8 +101,8 @@ function fastDataArgs(name: Item['name'], chamaId: bigint, who: Hex, data: Hex):
   }
 }
 
-/** The log fields decoding reads, and the ones an error names. */
-type LogFields = Pick<Log, 'topics' | 'data' | 'blockNumber' | 'blockHash' | 'transactionHash' | 'logIndex' | 'address'>;
+/** The log fields decoding reads, and the ones an error names (`blockHash` where it is at hand). */
+type LogFields = { topics: readonly Hex[]; data: Hex; blockNumber: number; blockHash: Hex | null; transactionHash: Hex; logIndex: number; address: Hex };
 
 function decodeArgs(chainId: number, item: Item, log: LogFields): Args {
   return fastArgs(item.name, log.topics, log.data) ?? slowArgs(chainId, log, item);

@@ -80,6 +80,13 @@ const COMMIT_DEPTH = 2;
 const INFLIGHT_EVENTS = 12_000;
 
 type SourceBatch = Extract<SourceEvent, { kind: 'batch' }>;
+/**
+ * Where a batch's time went before its transaction, for its log line: reading it from the source
+ * (a prefetched range is often there already), rendering its rows, and waiting for room among
+ * the commits in flight (historical batches).
+ */
+type BatchTimings = { source_ms: number; prepare_ms: number; room_wait_ms?: number };
+const ms = (t: number) => Math.round(t);
 /** A batch ready to commit: its rows rendered, its events counted (and not kept). */
 type Prepared = { writes: BulkWrite[]; events: number; eventTypes: ReadonlyMap<ChamaEvent['event'], number> };
 
@@ -168,6 +175,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
         for (;;) {
           const started = performance.now();
           const next: SourceEvent = await source.next(cursor);
+          const fetched = performance.now();
           status.headBlock = next.head;
           status.finalizedBlock = next.finalized;
           if (next.kind !== 'batch' || next.mode !== 'historical') {
@@ -178,7 +186,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
               await buildDeferredIndexes(db, log);
               eventIndexes = 'built';
             }
-            return await handle(next, started);
+            return await handle(next, started, fetched);
           }
           if (eventIndexes === 'unknown' && inflight.length === 0 && next.finalized - next.from >= deferIndexesFromBlocks) {
             eventIndexes = (await deferEventIndexes(db, log)) ? 'deferred' : 'built';
@@ -189,8 +197,9 @@ export function createIndexer(options: IndexerOptions): Indexer {
           // logs through the wait for room, the commit the events until it ends): with ranges of
           // about 10,000 logs, a 1M backfill peaked at 333-341 MB of RSS with them, 281-286 without.
           logs.length = 0;
+          const preparedAt = performance.now();
           await settle(() => room(prepared.events));
-          const committing = commit(batch, prepared, started);
+          const committing = commit(batch, prepared, started, { source_ms: ms(fetched - started), prepare_ms: ms(preparedAt - fetched), room_wait_ms: ms(performance.now() - preparedAt) });
           // Awaited later (a failure is thrown there); until then it must not count as unhandled,
           // which would end the process instead of failing the step.
           committing.catch(() => {});
@@ -216,7 +225,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
   }
 
   /** Starts committing a batch; `cursor` moves at once so the next fetch can start from it. */
-  function commit(next: Omit<SourceBatch, 'logs'>, { writes, events, eventTypes }: Prepared, started: number): Promise<void> {
+  function commit(next: Omit<SourceBatch, 'logs'>, { writes, events, eventTypes }: Prepared, started: number, ahead: BatchTimings): Promise<void> {
     const before = cursor;
     const tip = next.headers[next.headers.length - 1]!;
     cursor = { blockNumber: tip.number, blockHash: tip.hash };
@@ -226,7 +235,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
       const durationMs = Math.round(performance.now() - started);
       status.state = next.head - done.blockNumber <= options.confirmations ? 'live' : 'syncing';
       log.info(
-        { mode: next.mode, from_block: next.from, to_block: next.to, blocks: next.to - next.from + 1, events, skipped_logs: decoder.skipped, lag_blocks: next.head - done.blockNumber, duration_ms: durationMs, ...timings },
+        { mode: next.mode, from_block: next.from, to_block: next.to, blocks: next.to - next.from + 1, events, skipped_logs: decoder.skipped, lag_blocks: next.head - done.blockNumber, duration_ms: durationMs, ...ahead, ...timings },
         'batch committed',
       );
       notify({ kind: 'batch', from: next.from, to: next.to, events, eventTypes, cursor: done, durationMs, mode: next.mode });
@@ -234,15 +243,17 @@ export function createIndexer(options: IndexerOptions): Indexer {
   }
 
   /** Handles one step of the source; true when caught up (nothing more to do now). */
-  async function handle(next: SourceEvent, started: number): Promise<boolean> {
+  async function handle(next: SourceEvent, started: number, fetched: number): Promise<boolean> {
     switch (next.kind) {
       case 'idle':
         status.state = next.reason === 'caught-up' ? 'live' : status.state;
         if (next.reason === 'node-behind') log.debug({ head: next.head, indexed_block: cursor?.blockNumber }, 'the RPC node is behind our cursor; waiting');
         return true;
-      case 'batch':
-        await commit(next, await prepare(next.logs), started);
+      case 'batch': {
+        const prepared = await prepare(next.logs);
+        await commit(next, prepared, started, { source_ms: ms(fetched - started), prepare_ms: ms(performance.now() - fetched) });
         return false;
+      }
       case 'reorg': {
         live.forget();
         const result = await rewind(db, { chainId, ancestor: next.ancestor, oldTip: next.oldTip, newHash: next.newHash, finalized: next.finalized });

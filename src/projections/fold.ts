@@ -28,14 +28,15 @@ export function createWorkingSet(rows: { chamas?: ChamaRow[]; members?: MemberRo
  * in place. A row it did not change (loaded, or left by an earlier fold) is never modified, so
  * a fold stays a function of the rows it started from and its events.
  */
-export function foldEvents(ws: WorkingSet, events: readonly FoldEvent[]): WorkingSet {
+export function foldEvents(ws: WorkingSet, events: readonly FoldEvent[], keys?: RowKeys): WorkingSet {
   const { chamas, members, changed } = ws;
-  for (const e of events) {
-    const ck = chamaKey(e.address, e.args.chamaId);
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    const ck = keys ? keys.chamas[i]! : chamaKey(e.address, e.args.chamaId);
     let chama = chamas.get(ck);
     if (touchesMember(e)) {
       const account = eventAccount(e);
-      const mk = memberKeyOf(ck, account);
+      const mk = keys ? keys.members[i]! : memberKeyOf(ck, account);
       let member = members.get(mk);
       if (!member || !changed.members.has(mk)) member = own(members, changed.members, mk, member ? copyMember(member) : emptyMember(e, account));
       // The member first: a join's position is read off the chama as it was before the event.
@@ -54,21 +55,36 @@ function own<T>(rows: Map<string, T>, changed: Set<string>, key: string, row: T)
   return row;
 }
 
-/** The entity keys a set of events touches: what a live batch loads, and what a reorg re-folds. */
+/**
+ * The keys of the rows each event folds into, in the order of the events: its chama's, and its
+ * member's (an empty string for a creation, which has none). Handed to `foldEvents` by a caller
+ * that already has them (`touchedKeys`), the fold looks up no key again.
+ */
+export type RowKeys = { chamas: string[]; members: string[] };
+
+/**
+ * The entity keys a set of events touches: what a live batch loads, and what a reorg re-folds;
+ * and each event's row keys.
+ */
 export function touchedKeys(events: readonly FoldEvent[]) {
   const chamas = new Map<string, { address: string; chamaId: bigint }>();
   const members = new Map<string, { address: string; chamaId: bigint; member: string }>();
+  const rows: RowKeys = { chamas: new Array<string>(events.length), members: new Array<string>(events.length) };
   // A key object only for a key not seen yet: most events of a batch touch rows seen before.
-  for (const e of events) {
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
     const ck = chamaKey(e.address, e.args.chamaId);
+    rows.chamas[i] = ck;
+    rows.members[i] = '';
     if (!chamas.has(ck)) chamas.set(ck, { address: e.address, chamaId: e.args.chamaId });
     if (touchesMember(e)) {
       const account = eventAccount(e);
       const mk = memberKeyOf(ck, account);
+      rows.members[i] = mk;
       if (!members.has(mk)) members.set(mk, { address: e.address, chamaId: e.args.chamaId, member: account });
     }
   }
-  return { chamas: [...chamas.values()], members: [...members.values()] };
+  return { chamas: [...chamas.values()], members: [...members.values()], rows };
 }
 
 /**

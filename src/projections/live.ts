@@ -55,7 +55,7 @@ export function createLiveProjections(options: { maxRows?: number } = {}): LiveP
       // in flight on this thread's connection, and each turn lets it move on (a long synchronous
       // fold would leave the database waiting for its next message).
       for (let i = 0; i < events.length; i += SLICE) {
-        foldEvents(ws, events.slice(i, i + SLICE));
+        foldEvents(ws, events.slice(i, i + SLICE), { chamas: keys.rows.chamas.slice(i, i + SLICE), members: keys.rows.members.slice(i, i + SLICE) });
         await turn();
       }
       const writes: BulkWrite[] = [];

@@ -1,7 +1,7 @@
-import type { Hex, Log } from 'viem';
+import type { Hex } from 'viem';
 import { InconsistentChainError, ReorgTooDeepError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
-import { BlockBeyondHeadError, type BlockHeader, type Rpc } from '../rpc/client.ts';
+import { BlockBeyondHeadError, type BlockHeader, type Rpc, type RpcLog } from '../rpc/client.ts';
 import type { BlockRef, Cursor } from '../store/chain-state.ts';
 import { fetchLogs, type RangeSizer } from './log-ranges.ts';
 
@@ -12,7 +12,7 @@ export type SourceEvent =
       mode: 'historical' | 'live';
       from: number;
       to: number;
-      logs: Log[];
+      logs: RpcLog[];
       /** Headers to remember for reorg detection; always includes the header of `to`. */
       headers: BlockHeader[];
       head: number;
@@ -68,7 +68,7 @@ export function createBlockSource(options: BlockSourceOptions): BlockSource {
   /** The head and finality last read, and when (see `next`). */
   let lastTip: { head: number; finalized: number; at: number } | undefined;
   /** Prefetched ranges by first block, each with the last block it was asked for. */
-  const ahead = new Map<number, { end: number; work: Promise<{ to: number; logs: Log[]; header: BlockHeader | undefined }> }>();
+  const ahead = new Map<number, { end: number; work: Promise<{ to: number; logs: RpcLog[]; header: BlockHeader | undefined }> }>();
 
   /** The head and the finalized block (MAX_REORG_DEPTH behind the head where the node has no such tag), read together. */
   async function tip(): Promise<{ head: number; finalized: number }> {
@@ -150,7 +150,7 @@ export function createBlockSource(options: BlockSourceOptions): BlockSource {
         continue;
       }
       const last = headers[headers.length - 1]!;
-      let logs: Log[];
+      let logs: RpcLog[];
       try {
         ({ logs } = await fetchLogs({ rpc, addresses, topics, from, to: last.number, sizer, logger, whole: true }));
       } catch (error) {

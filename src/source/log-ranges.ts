@@ -1,6 +1,6 @@
-import type { Hex, Log } from 'viem';
+import type { Hex } from 'viem';
 import type { Logger } from '../common/logger.ts';
-import { RangeTooLargeError, type Rpc } from '../rpc/client.ts';
+import { RangeTooLargeError, type Rpc, type RpcLog } from '../rpc/client.ts';
 
 /**
  * How many blocks one eth_getLogs asks for. Halves when the node refuses a range; grows after
@@ -34,9 +34,9 @@ export function createRangeSizer({ maxBlocks, initialBlocks = Math.min(maxBlocks
  * is split. Without `whole`, returns the first part that succeeded (`to` says how far it got),
  * so a backfill moves on at once; with `whole`, fetches every part of the range.
  */
-export async function fetchLogs(args: { rpc: Rpc; addresses: readonly Hex[]; topics: readonly Hex[]; topic1?: Hex; from: number; to: number; sizer: RangeSizer; logger: Logger; whole?: boolean }): Promise<{ to: number; logs: Log[] }> {
+export async function fetchLogs(args: { rpc: Rpc; addresses: readonly Hex[]; topics: readonly Hex[]; topic1?: Hex; from: number; to: number; sizer: RangeSizer; logger: Logger; whole?: boolean }): Promise<{ to: number; logs: RpcLog[] }> {
   const { rpc, addresses, topics, topic1, from, to, sizer, logger, whole = false } = args;
-  const logs: Log[] = [];
+  const logs: RpcLog[] = [];
   let start = from;
   let end = to;
   while (start <= to) {

@@ -115,9 +115,11 @@ const needsQuotes = /["{}\\\s]|null|^,|,,|,$|^$/i;
 
 /**
  * A PostgreSQL array literal; elements are quoted only when some need it (hex and numbers never
- * do). `hex` columns skip the scan for such characters, not the count of separators.
+ * do). A `hex` column without nulls is joined as it is: a hex string has no character an array
+ * literal reads specially and is never empty (at least `0x`), so its text is not scanned at all.
  */
 function arrayLiteral(column: readonly Element[], hex: boolean): string {
+  if (hex && !column.includes(null)) return `{${column.join(',')}}`;
   // Numbers and bigints print as themselves: no scan of the text (most columns of a batch).
   let numeric = true;
   let nulls = false;

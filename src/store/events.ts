@@ -67,7 +67,7 @@ export function fromRecord(r: EventRecord): ChamaEvent {
   const blockNumber = Number(r.block_number);
   const logIndex = Number(r.log_index);
   const topics = recordTopics(r);
-  const args = decodeStoredArgs(chainId, r.event, { topics, data: r.data as Hex, blockNumber: BigInt(blockNumber), blockHash: r.block_hash as Hex, transactionHash: r.tx_hash as Hex, logIndex, address: r.address as Address });
+  const args = decodeStoredArgs(chainId, r.event, { topics, data: r.data as Hex, blockNumber, blockHash: r.block_hash as Hex, transactionHash: r.tx_hash as Hex, logIndex, address: r.address as Address });
   return {
     chainId,
     blockNumber,
@@ -174,7 +174,7 @@ export function streamFoldEvents(ex: Executor, chainId: number, options: PageOpt
 function toFoldEvent(chainId: number, r: FoldRecord): FoldEvent {
   const blockNumber = Number(r.block_number);
   const logIndex = Number(r.log_index);
-  const args = decodeStoredColumns(chainId, r.event, BigInt(r.chama_id), r.account as Address, { data: r.data as Hex, blockNumber: BigInt(blockNumber), blockHash: null, transactionHash: r.tx_hash as Hex, logIndex, address: r.address as Address });
+  const args = decodeStoredColumns(chainId, r.event, BigInt(r.chama_id), r.account as Address, { data: r.data as Hex, blockNumber, blockHash: null, transactionHash: r.tx_hash as Hex, logIndex, address: r.address as Address });
   return { chainId, blockNumber, logIndex, txHash: r.tx_hash as Hex, address: r.address as Address, event: r.event, args } as FoldEvent;
 }
 
