@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { sign } from 'hono/jwt';
+import postgres from 'postgres';
 import { pino } from 'pino';
 import { sql } from 'drizzle-orm';
 import { parseEther } from 'viem';
@@ -12,6 +13,7 @@ import { createRpc } from '../src/rpc/client.ts';
 import { startTestChain, type TestChain } from './helpers/chain.ts';
 import { runCli } from './helpers/cli.ts';
 import { createTestDb, type TestDb } from './helpers/db.ts';
+import { rows } from '../src/store/db.ts';
 import { chainId, createTestIndexer, fullRound, group, silent } from './helpers/indexing.ts';
 import { waitFor } from './helpers/wait.ts';
 
@@ -207,6 +209,38 @@ describe('admin jobs and sync control', () => {
     await Promise.all([load(), load(), load()]);
     expect(failures).toEqual([]);
     expect(requests).toBeGreaterThan(20);
+  });
+
+  it('a read that starts while a rebuild swaps the projection tables in waits for the swap and sees its rows', async () => {
+    // The last statements of a rebuild (store/fresh-tables.ts), held open on a connection of its own.
+    const other = postgres(db.url!, { max: 1, onnotice: () => {} });
+    let swap!: () => void;
+    const swapped = other.begin(async (tx) => {
+      await tx`LOCK TABLE chamas, members IN ACCESS EXCLUSIVE MODE`;
+      await new Promise<void>((resolve) => (swap = resolve));
+      await tx`CREATE TABLE chamas__swapped (LIKE chamas INCLUDING ALL)`;
+      await tx`INSERT INTO chamas__swapped SELECT * FROM chamas`;
+      await tx`DROP TABLE chamas`;
+      await tx`ALTER TABLE chamas__swapped RENAME TO chamas`;
+    });
+    try {
+      await waitFor(async () => swap !== undefined || undefined, 'the swap to hold its locks');
+      // A query string no earlier request used: the response cache cannot answer it.
+      const reading = app.request('/chamas/7/members?limit=17');
+      await waitFor(async () => {
+        const [waiting] = await rows<{ n: number }>(db.orm, sql`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%chamas%'`);
+        return waiting!.n > 0 || undefined;
+      }, 'the read to wait for the swap');
+      swap();
+      await swapped;
+      const res = await reading;
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { data: unknown[] }).data).toHaveLength(3);
+    } finally {
+      swap?.();
+      await swapped.catch(() => {});
+      await other.end();
+    }
   });
 
   it('reads are served from memory until a batch commits or a job rewrites projections', async () => {

@@ -2,6 +2,8 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Context } from 'hono';
 import type { Db, Tx } from '../store/db.ts';
 import { rows } from '../store/db.ts';
+import { projectionTables } from '../projections/persist.ts';
+import { lockAgainstSwap } from '../store/fresh-tables.ts';
 import { badRequest } from './errors.ts';
 
 export type Meta = { chainId: number; indexedBlock: number | null; indexedBlockHash: string | null; finalizedBlock: number | null };
@@ -9,10 +11,14 @@ export type Meta = { chainId: number; indexedBlock: number | null; indexedBlockH
 /**
  * Runs a read in one read-only snapshot and returns it with the `meta` of that same snapshot,
  * so a response never mixes two batches.
+ * The projection tables are locked before the snapshot is taken: a rebuild swaps them
+ * (store/fresh-tables.ts), and a snapshot from before the swap would answer 404 for a chama that
+ * exists.
  */
 export async function inSnapshot<T>(db: Db, chainId: number, read: (tx: Tx, meta: Meta) => Promise<T>): Promise<{ data: T; meta: Meta }> {
   return db.orm.transaction(
     async (tx) => {
+      await tx.execute(lockAgainstSwap(projectionTables));
       const meta = await readMeta(tx, chainId);
       return { data: await read(tx, meta), meta };
     },

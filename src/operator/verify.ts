@@ -4,13 +4,14 @@ import { FatalError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { mapPool } from '../common/pool.ts';
 import { accountsOf, createWorkingSet, foldEvents, type WorkingSet } from '../projections/fold.ts';
-import { readChamaRows, readMemberRows } from '../projections/persist.ts';
+import { projectionTables, readChamaRows, readMemberRows } from '../projections/persist.ts';
 import { chamaKey, memberKey, type AccountRow, type ChamaRow, type MemberRow } from '../projections/rows.ts';
 import type { Rpc } from '../rpc/client.ts';
 import { readCursor } from '../store/chain-state.ts';
 import { insertMany } from '../store/bulk.ts';
 import type { Db, Executor } from '../store/db.ts';
 import { eventsOfChamas, streamFoldEvents } from '../store/events.ts';
+import { lockAgainstSwap } from '../store/fresh-tables.ts';
 import { createViews, type ChamaView, type MemberView } from './views.ts';
 
 export type Priority = 'CRITICAL' | 'NORMAL';
@@ -214,6 +215,8 @@ function compareMember(add: Add, entity: string, row: MemberRow | undefined, fol
 async function readStored(db: Db, chainId: number, addresses: readonly Address[], chamaId: bigint | undefined): Promise<Stored> {
   return db.orm.transaction(
     async (tx) => {
+      // A rebuild in another process may be swapping the projection tables in.
+      await tx.execute(lockAgainstSwap(projectionTables));
       const cursor = await readCursor(tx, chainId);
       if (!cursor) throw new FatalError(`nothing is indexed yet for chain ${chainId}: run the indexer first`, { chain_id: chainId });
       const wanted = (a: string) => addresses.includes(a as Address);

@@ -13,6 +13,14 @@ import { rows, type Executor } from './db.ts';
 export const freshName = (table: string) => `${table}__fresh`;
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
+/**
+ * The first statement of a snapshot that reads tables a swap may replace. A snapshot taken
+ * before a swap commits, reading the tables after, finds the new tables without their rows (they
+ * were written by a transaction it does not see): empty. LOCK takes no snapshot; it waits out a
+ * swap in progress, and a swap waits for the reads holding it.
+ */
+export const lockAgainstSwap = (tables: readonly string[]) => sql.raw(`LOCK TABLE ${tables.map(quote).join(', ')} IN ACCESS SHARE MODE`);
+
 /** Empty copies of `tables` (same columns, defaults, checks and storage options such as fillfactor), holding the rows of other chains. */
 export async function createFreshTables(tx: Executor, tables: readonly string[], chainId: number): Promise<void> {
   for (const table of tables) {
