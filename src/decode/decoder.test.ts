@@ -57,6 +57,14 @@ describe('decoder', () => {
     expect((error as DecodeError).context).toMatchObject({ chain_id: 1, block_number: 7, log_index: 5 });
   });
 
+  it('a word that is not hex is not read as a number: it is an error naming the log', () => {
+    const topics = encodeEventTopics({ abi: chamaEventsAbi, eventName: 'ContributionMade', args: { chamaId: 3n, contributor: member } }) as Hex[];
+    const data = encodeAbiParameters([{ type: 'uint256' }, { type: 'uint256' }, { type: 'uint256' }], [1n, 2n, 3n]);
+    const notHex = `${data.slice(0, 60)}zz${data.slice(62)}` as Hex;
+    expect(() => createDecoder(1).decode([log(topics, notHex, 9)])).toThrow(DecodeError);
+    expect(createDecoder(1).decode([log(topics, data)])[0]!.args).toMatchObject({ amount: 1n, round: 2n, timestamp: 3n });
+  });
+
   it('the fast path decodes exactly what viem decodes (random arguments, any string)', () => {
     const decoder = createDecoder(1);
     const uint = fc.bigInt({ min: 0n, max: 2n ** 256n - 1n });

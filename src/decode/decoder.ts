@@ -78,27 +78,43 @@ function fastArgs(name: Item['name'], topics: readonly Hex[], data: Hex): Args |
   return fastDataArgs(name, chamaId, who, data);
 }
 
-/** The arguments from the indexed ones, already known, and the canonical encoding of the rest. */
+/**
+ * The arguments from the indexed ones, already known, and the canonical encoding of the rest.
+ * `data` is hex: every log passed the RPC boundary's checks (rpc/client.ts), and stored data was
+ * such a log's. A word that is not hex all the same makes `BigInt` throw, which sends the log to
+ * the strict decoder; only the name's bytes are read without it, so only those are checked here.
+ * (The pattern over every log's data was 0.2 µs a log.)
+ */
 function fastDataArgs(name: Item['name'], chamaId: bigint, who: Hex, data: Hex): Args | undefined {
-  if (!/^0x[0-9a-fA-F]*$/.test(data)) return undefined;
+  if (!data.startsWith('0x')) return undefined;
   const words = (data.length - 2) / WORD;
-  switch (name) {
-    case 'MemberJoined':
-      return data === '0x' ? { chamaId, member: who } : undefined;
-    case 'ContributionMade':
-      return words === 3 ? { chamaId, contributor: who, amount: word(data, 0), round: word(data, 1), timestamp: word(data, 2) } : undefined;
-    case 'PayoutProcessed':
-      return words === 3 ? { chamaId, recipient: who, amount: word(data, 0), round: word(data, 1), timestamp: word(data, 2) } : undefined;
-    case 'ChamaCreated': {
-      if (words < 4 || !Number.isInteger(words) || word(data, 0) !== 0x60n) return undefined;
-      const length = Number(word(data, 3));
-      if (words !== 4 + Math.ceil(length / 32)) return undefined;
-      const bytes = Buffer.from(data.slice(2 + 4 * WORD), 'hex');
-      if (bytes.subarray(length).some((b) => b !== 0)) return undefined;
-      const text = bytes.subarray(0, length).toString('utf8');
-      return { chamaId, creator: who, name: text, contributionAmount: word(data, 1), maxMembers: word(data, 2) };
+  try {
+    switch (name) {
+      case 'MemberJoined':
+        return data === '0x' ? { chamaId, member: who } : undefined;
+      case 'ContributionMade':
+        return words === 3 ? { chamaId, contributor: who, amount: word(data, 0), round: word(data, 1), timestamp: word(data, 2) } : undefined;
+      case 'PayoutProcessed':
+        return words === 3 ? { chamaId, recipient: who, amount: word(data, 0), round: word(data, 1), timestamp: word(data, 2) } : undefined;
+      case 'ChamaCreated':
+        return creationArgs(chamaId, who, data, words);
     }
+  } catch (error) {
+    if (error instanceof SyntaxError) return undefined;
+    throw error;
   }
+}
+
+/** ChamaCreated's data: offset, amount, max members, then the name's length and bytes. */
+function creationArgs(chamaId: bigint, who: Hex, data: Hex, words: number): Args | undefined {
+  // Buffer.from(hex) stops at the first character that is not hex instead of failing.
+  if (!/^0x[0-9a-fA-F]*$/.test(data) || words < 4 || !Number.isInteger(words) || word(data, 0) !== 0x60n) return undefined;
+  const length = Number(word(data, 3));
+  if (words !== 4 + Math.ceil(length / 32)) return undefined;
+  const bytes = Buffer.from(data.slice(2 + 4 * WORD), 'hex');
+  if (bytes.subarray(length).some((b) => b !== 0)) return undefined;
+  const text = bytes.subarray(0, length).toString('utf8');
+  return { chamaId, creator: who, name: text, contributionAmount: word(data, 1), maxMembers: word(data, 2) };
 }
 
 /** The log fields decoding reads, and the ones an error names (`blockHash` where it is at hand). */
