@@ -1,8 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { ChamaEvent } from '../decode/event.ts';
-import { chamaIdKey } from '../../schema/index.ts';
 import { rows, type Executor } from '../store/db.ts';
-import { eventColumns, fromRecord, type EventRecord } from '../store/events.ts';
+import { chamaIdIs, eventColumns, fromRecord, type EventRecord } from '../store/events.ts';
 
 export type EventFilter = {
   event?: string | undefined;
@@ -32,7 +31,7 @@ export async function readEventPage(ex: Executor, chainId: number, filter: Event
     sql`SELECT ${selectList} FROM events
         WHERE chain_id = ${chainId}
         ${filter.event ? sql`AND event = ${filter.event}` : sql``}
-        ${filter.chamaId ? sql`AND ${chamaIdKey(sql`chama_id`)} = ${chamaIdKey(sql`${filter.chamaId}::numeric`)} AND chama_id = ${filter.chamaId}::numeric` : sql``}
+        ${filter.chamaId ? sql`AND ${chamaIdIs(sql`${filter.chamaId}::numeric`)}` : sql``}
         ${filter.contract ? sql`AND address = ${filter.contract}` : sql``}
         ${filter.fromBlock !== undefined ? sql`AND block_number >= ${filter.fromBlock}` : sql``}
         ${filter.toBlock !== undefined ? sql`AND block_number <= ${filter.toBlock}` : sql``}

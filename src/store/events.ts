@@ -23,6 +23,13 @@ export const eventColumns: readonly Column[] = [
 ];
 const selectList = sql.raw(eventColumns.map(([n]) => `"${n}"`).join(', '));
 
+/**
+ * An `events` row's chama id or account equal to `value`, as the secondary indexes serve it:
+ * their leading hash, then the value itself (a hash may collide).
+ */
+export const chamaIdIs = (value: SQL) => sql`${chamaIdKey(sql`chama_id`)} = ${chamaIdKey(value)} AND chama_id = ${value}`;
+const accountIs = (value: SQL) => sql`${accountKey(sql`account`)} = ${accountKey(value)} AND account = ${value}`;
+
 export type EventRecord = {
   chain_id: number;
   block_number: number;
@@ -126,7 +133,7 @@ export async function eventsOfChamas(ex: Executor, chainId: number, keys: readon
   return selectEvents(
     ex,
     sql`FROM ${recordset([['address', 'text'], ['chama_id', 'numeric']], keys.map((k) => ({ address: k.address, chama_id: k.chamaId })))}
-        CROSS JOIN LATERAL (SELECT * FROM events WHERE ${chamaIdKey(sql`chama_id`)} = ${chamaIdKey(sql`r.chama_id`)} AND chain_id = ${chainId} AND chama_id = r.chama_id AND address = r.address ${upTo} OFFSET 0) e`,
+        CROSS JOIN LATERAL (SELECT * FROM events WHERE ${chamaIdIs(sql`r.chama_id`)} AND chain_id = ${chainId} AND address = r.address ${upTo} OFFSET 0) e`,
   );
 }
 
@@ -142,7 +149,7 @@ export async function eventsOfAccounts(ex: Executor, chainId: number, accounts: 
   return selectEvents(
     ex,
     sql`FROM ${recordset([['account', 'text']], accounts.map((account) => ({ account })))}
-        CROSS JOIN LATERAL (SELECT * FROM events WHERE chain_id = ${chainId} AND ${accountKey(sql`account`)} = ${accountKey(sql`r.account`)} AND account = r.account
+        CROSS JOIN LATERAL (SELECT * FROM events WHERE chain_id = ${chainId} AND ${accountIs(sql`r.account`)}
                             AND event <> 'ChamaCreated' ${upTo} OFFSET 0) e`,
   );
 }
@@ -197,7 +204,7 @@ export async function transfersOfChama<E extends Transfer['event']>(
   const found = await rows<FoldRecord>(
     ex,
     sql`SELECT ${foldList} FROM events
-        WHERE ${chamaIdKey(sql`chama_id`)} = ${chamaIdKey(sql`${q.chamaId.toString()}::numeric`)} AND chain_id = ${chainId} AND chama_id = ${q.chamaId.toString()} AND address = ${q.address} AND event = ${q.event}
+        WHERE ${chamaIdIs(sql`${q.chamaId.toString()}::numeric`)} AND chain_id = ${chainId} AND address = ${q.address} AND event = ${q.event}
         ${round} ${q.account === undefined ? sql`` : sql`AND account = ${q.account}`}
         ${q.after ? sql`AND (block_number, log_index) > (${q.after[0]}, ${q.after[1]})` : sql``}
         ORDER BY block_number, log_index LIMIT ${q.limit}`,
@@ -252,7 +259,7 @@ export async function chamasOfAccounts(ex: Executor, chainId: number, accounts: 
   const found = await rows<{ address: string; chama_id: string }>(
     ex,
     sql`SELECT e.address, e.chama_id FROM ${set}
-          CROSS JOIN LATERAL (SELECT address, chama_id FROM events WHERE chain_id = ${chainId} AND ${accountKey(sql`account`)} = ${accountKey(sql`r.account`)} AND account = r.account
+          CROSS JOIN LATERAL (SELECT address, chama_id FROM events WHERE chain_id = ${chainId} AND ${accountIs(sql`r.account`)}
                               AND event <> 'ChamaCreated' OFFSET 0) e
         UNION SELECT m.address, m.chama_id FROM members m JOIN ${set} ON m.member = r.account WHERE m.chain_id = ${chainId}`,
   );
