@@ -71,6 +71,7 @@ export async function runIndexer(config: Config, logger: Logger, args: { serveAp
       confirmations: config.confirmations,
       maxReorgDepth: config.maxReorgDepth,
       maxBlockRange: config.maxBlockRange,
+      maxBatchEvents: config.maxBatchEvents,
       pollIntervalMs: config.pollIntervalMs,
       logger,
     });
@@ -93,7 +94,9 @@ export async function runIndexer(config: Config, logger: Logger, args: { serveAp
     }
     // A fatal indexing error stops the job runner too, and both finish before shutdown.
     const stop = new AbortController();
-    args.signal.addEventListener('abort', () => stop.abort(), { once: true });
+    // A signal that came during start-up has fired its event already.
+    if (args.signal.aborted) stop.abort();
+    else args.signal.addEventListener('abort', () => stop.abort(), { once: true });
     const [indexing] = await Promise.allSettled([indexer.run(stop.signal).finally(() => stop.abort()), jobs.run(stop.signal)]);
     if (indexing.status === 'rejected') throw indexing.reason;
   } finally {
@@ -109,7 +112,7 @@ export async function runServer(config: Config, logger: Logger, signal: AbortSig
     const rpc = config.rpcUrls.length > 0 ? createRpc({ urls: config.rpcUrls, logger: logger.child({ module: 'rpc' }), retries: 1 }) : undefined;
     const chainId = config.chainId ?? (rpc ? await rpc.chainId() : await onlyIndexedChain(db));
     const close = await listen(config, logger, db, chainId, undefined, rpc ? () => rpc.headNumber() : undefined, rpc);
-    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     await close();
   } finally {
     await db.close();

@@ -63,6 +63,9 @@ describe('processes', () => {
 
       const finisher = runCli(['index'], env(url));
       await waitFor(async () => (await readCursor(db.orm, chainId))?.blockNumber === Number(head.number), 'the restarted indexer to reach the head', 60_000);
+      // A killed run may have reached the head already: SIGTERM before the CLI's first log line
+      // would end it before it handles the signal.
+      await finisher.waitForLog(() => true);
       expect((await finisher.kill('SIGTERM')).code).toBe(0);
 
       await createTestIndexer(clean, chain).syncToHead();
@@ -79,6 +82,20 @@ describe('processes', () => {
       await clean.drop();
     }
   }, 240_000);
+
+  it('SIGTERM while the CLI is still starting stops it cleanly', async () => {
+    const url = await createPostgresDatabase();
+    try {
+      const indexer = runCli(['index'], env(url));
+      // The first line comes before migrations, the chain check and the writer lock.
+      await indexer.waitForLog(() => true);
+      const exit = await Promise.race([indexer.kill('SIGTERM'), new Promise((resolve) => setTimeout(() => resolve('still running after 20 s'), 20_000))]);
+      if (exit === 'still running after 20 s') await indexer.kill('SIGKILL');
+      expect(exit).toEqual({ code: 0, signal: null });
+    } finally {
+      await dropPostgresDatabase(url);
+    }
+  }, 60_000);
 
   it('a second indexer on the same database waits for the writer lock and takes over when the first dies', async () => {
     const url = await createPostgresDatabase();
