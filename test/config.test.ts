@@ -20,6 +20,7 @@ const bad: [variable: string, value: string][] = [
   ['MAX_REORG_DEPTH', '0'],
   ['POLL_INTERVAL_MS', 'soon'],
   ['MAX_BLOCK_RANGE', '0'],
+  ['MAX_BATCH_EVENTS', '0'],
   ['PORT', '70000'],
   ['LOG_LEVEL', 'loud'],
   ['ADMIN_JWT_SECRET', 'short'],

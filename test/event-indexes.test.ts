@@ -72,7 +72,7 @@ describe.each(['postgres', 'pglite'] as const)('event indexes on %s', (kind) => 
   async function stoppedMidBackfill(): Promise<TestDb> {
     const other = await createTestDb(kind);
     const stop = new AbortController();
-    const writer = createTestIndexer(other, chain, { deferIndexesFromBlocks: 1, maxBlockRange: 5 });
+    const writer = createTestIndexer(other, chain, { deferIndexesFromBlocks: 1, maxBlockRange: 5, maxBatchEvents: 1 });
     writer.subscribe((notice) => {
       if (notice.kind === 'batch' && notice.events > 0) stop.abort();
     });
@@ -96,7 +96,7 @@ describe.each(['postgres', 'pglite'] as const)('event indexes on %s', (kind) => 
   it('deferred by a writer that stopped, they stay deferred through the long backfill left and are built at its end', async () => {
     const other = await stoppedMidBackfill();
     try {
-      const next = createTestIndexer(other, chain, { deferIndexesFromBlocks: 1, maxBlockRange: 5 });
+      const next = createTestIndexer(other, chain, { deferIndexesFromBlocks: 1, maxBlockRange: 5, maxBatchEvents: 1 });
       let during: Promise<string[]> | undefined;
       next.subscribe((notice) => {
         if (notice.kind === 'batch' && notice.events > 0) during ??= deferred(other);

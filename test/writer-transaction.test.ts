@@ -51,6 +51,36 @@ describe.each(['postgres', 'pglite'] as const)('writer transactions on %s', (kin
     expect(await rows(db.orm, sql`SELECT k FROM t WHERE k = 30`)).toEqual([]);
   });
 
+  it('an open transaction: its sends run in order, and none of it is seen before the commit', async () => {
+    const tx = db.begin();
+    const first = tx.send([sql`INSERT INTO t VALUES (70, 'a') RETURNING k`]);
+    const second = tx.send([sql`INSERT INTO t VALUES (71, 'b')`, sql`SELECT count(*)::int AS n FROM t WHERE k BETWEEN 70 AND 79`]);
+    // On PostgreSQL a send runs at once (PGlite keeps it until the commit); another connection sees none of it.
+    if (kind === 'postgres') expect(await first).toEqual([[{ k: 70 }]]);
+    expect(await rows(db.orm, sql`SELECT k FROM t WHERE k BETWEEN 70 AND 79`)).toEqual([]);
+    const last = await tx.commit([sql`SELECT 1 AS one`]);
+    expect(last).toEqual([[{ one: 1 }]]);
+    expect(await first).toEqual([[{ k: 70 }]]);
+    expect(await second).toEqual([[], [{ n: 2 }]]);
+    expect(await rows(db.orm, sql`SELECT k FROM t WHERE k BETWEEN 70 AND 79 ORDER BY k`)).toEqual([{ k: 70 }, { k: 71 }]);
+    expect(() => tx.send([sql`SELECT 1`])).toThrow(/ended/);
+  });
+
+  it('an open transaction whose earlier send failed commits nothing; a rollback commits nothing; what was begun behind them runs', async () => {
+    const tx = db.begin();
+    void tx.send([sql`INSERT INTO t VALUES (80, 'x')`]);
+    const failed = tx.send([sql`INSERT INTO t VALUES (1, 'duplicate key')`]);
+    const behind = db.transaction([sql`INSERT INTO t VALUES (82, 'behind')`]);
+    await expect(tx.commit([sql`INSERT INTO t VALUES (81, 'y')`])).rejects.toThrow(/duplicate key/);
+    await expect(failed).rejects.toThrow(/duplicate key/);
+    await behind;
+    const givenUp = db.begin();
+    void givenUp.send([sql`INSERT INTO t VALUES (83, 'z')`]);
+    await givenUp.rollback();
+    await db.transaction([sql`INSERT INTO t VALUES (84, 'after')`]);
+    expect(await rows(db.orm, sql`SELECT k FROM t WHERE k BETWEEN 80 AND 89 ORDER BY k`)).toEqual([{ k: 82 }, { k: 84 }]);
+  });
+
   it('a batch whose cursor another writer moved commits nothing, nor does the batch queued behind it', async () => {
     const chainId = 4242;
     const { events } = synthesize([{ kind: 'create', pick: 0, size: 0 }, { kind: 'mine', pick: 0, size: 0 }, { kind: 'join', pick: 0, size: 1 }, { kind: 'join', pick: 0, size: 2 }], { chainId, firstBlock: 1, fork: 'a' });

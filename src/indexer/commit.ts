@@ -21,33 +21,72 @@ export async function prepareBatch(db: Db, live: LiveProjections, chainId: numbe
 /**
  * One batch, one transaction: events, block hashes, projection changes and the cursor commit
  * together, so a crash at any instant leaves the database at the end of the previous batch.
+ */
+export async function commitBatch(db: Db, args: { chainId: number; eventCount: number; writes: readonly BulkWrite[]; headers: readonly BlockHeader[]; from: Cursor | undefined; finalized: number; relaxed?: boolean }): Promise<{ cursor: Cursor; timings: CommitTimings }> {
+  const batch = beginBatch(db, args);
+  // A failure here is the commit's too, and thrown there.
+  batch.add(args.writes, args.headers, args.eventCount).catch(() => {});
+  return batch.commit([], args.finalized);
+}
+
+/**
+ * A batch's transaction, open while it is written: a backfill batch spans several log ranges,
+ * each sent as soon as it is decoded (`add`), and its projection rows go last, each changed row
+ * once (`commit`). The rows of a range are not kept once the server has them, so a batch can
+ * hold many ranges in the memory of a few; and a member row that changes in every range of a
+ * batch is written once, not once a range (the members upsert was as much of PostgreSQL's time
+ * as the events, measured).
  *
  * `relaxed` batches (historical ones, below finality) commit without waiting for the WAL flush:
  * a database server crash may then lose the last few commits, but only whole ones, cursor
  * included, so the indexer fetches those finalized blocks again. Nothing is duplicated, nothing
  * the chain can still change is at stake, and each commit saves a disk flush.
  */
-export async function commitBatch(db: Db, args: { chainId: number; eventCount: number; writes: readonly BulkWrite[]; headers: readonly BlockHeader[]; from: Cursor | undefined; finalized: number; relaxed?: boolean }): Promise<{ cursor: Cursor; timings: CommitTimings }> {
-  const { chainId, eventCount, writes, headers, from, finalized } = args;
-  const tip = headers[headers.length - 1]!;
-  const to: Cursor = { blockNumber: tip.number, blockHash: tip.hash };
+export type BatchTransaction = {
+  /** Sends a range's rows and block headers now; settles when the server has written them. */
+  add(writes: readonly BulkWrite[], headers: readonly BlockHeader[], events: number): Promise<void>;
+  /** Sends the last writes, moves the cursor from `from` to the last header added, and commits; rejects (and commits nothing) if any statement of the batch failed. */
+  commit(writes: readonly BulkWrite[], finalized: number): Promise<{ cursor: Cursor; timings: CommitTimings }>;
+  rollback(): Promise<void>;
+};
+
+export function beginBatch(db: Db, args: { chainId: number; from: Cursor | undefined; relaxed?: boolean }): BatchTransaction {
+  const { chainId, from } = args;
+  const tx = db.begin();
   // Generic plans: a custom plan folds each bound array (megabytes of a batch) into a constant
   // and copies it through the planner, a tenth of the database's CPU (measured); the plan of a
   // bulk insert is the same whatever the arrays hold.
   const relaxed = args.relaxed && db.kind === 'postgres';
-  const settings = sql`SELECT set_config('plan_cache_mode', 'force_generic_plan', true)${relaxed ? sql`, set_config('synchronous_commit', 'off', true)` : sql``}`;
-  // The cursor's compare-and-set is checked before COMMIT: if another writer moved it, nothing
-  // of the batch commits. The cursor's own hash stays: the next batch's first parent hash is
-  // checked against it.
-  const cursor = cursorMove(chainId, from, { ...to, finalizedBlock: finalized, eventsDelta: eventCount });
-  const statements = [settings, ...writes.map((w) => w.sql), blocksInsert(chainId, headers), cursor.statement, blocksPrune(chainId, Math.min(finalized, to.blockNumber))].filter((s) => s !== undefined);
-  const started = performance.now();
-  let written = started;
-  await db.transaction(statements, (results) => {
-    written = performance.now();
-    cursor.check(results[statements.indexOf(cursor.statement)]!);
-  });
-  return { cursor: to, timings: { write_ms: Math.round(written - started), commit_ms: Math.round(performance.now() - written) } };
+  void tx.send([sql`SELECT set_config('plan_cache_mode', 'force_generic_plan', true)${relaxed ? sql`, set_config('synchronous_commit', 'off', true)` : sql``}`]);
+  let events = 0;
+  let tip: BlockHeader | undefined;
+  return {
+    async add(writes, headers, count) {
+      events += count;
+      tip = headers[headers.length - 1] ?? tip;
+      await tx.send([...writes.map((w) => w.sql), blocksInsert(chainId, headers)].filter((s) => s !== undefined));
+    },
+    async commit(writes, finalized) {
+      if (!tip) {
+        await tx.rollback();
+        throw new Error('a batch without a block header has no cursor to move to');
+      }
+      const to: Cursor = { blockNumber: tip.number, blockHash: tip.hash };
+      // The cursor's compare-and-set is checked before COMMIT: if another writer moved it,
+      // nothing of the batch commits. The cursor's own hash stays: the next batch's first parent
+      // hash is checked against it.
+      const cursor = cursorMove(chainId, from, { ...to, finalizedBlock: finalized, eventsDelta: events });
+      const statements = [...writes.map((w) => w.sql), cursor.statement, blocksPrune(chainId, Math.min(finalized, to.blockNumber))].filter((s) => s !== undefined);
+      const started = performance.now();
+      let written = started;
+      await tx.commit(statements, (results) => {
+        written = performance.now();
+        cursor.check(results[statements.indexOf(cursor.statement)]!);
+      });
+      return { cursor: to, timings: { write_ms: Math.round(written - started), commit_ms: Math.round(performance.now() - written) } };
+    },
+    rollback: () => tx.rollback(),
+  };
 }
 
 /**

@@ -14,8 +14,8 @@ import type { Db } from '../store/db.ts';
 import { createLiveProjections } from '../projections/live.ts';
 import { createStatistics } from '../store/statistics.ts';
 import { buildDeferredIndexes, deferEventIndexes } from '../store/event-indexes.ts';
-import type { BulkWrite } from '../store/bulk.ts';
-import { commitBatch, prepareBatch, rewind } from './commit.ts';
+import { eventRows } from '../store/events.ts';
+import { beginBatch, commitBatch, prepareBatch, rewind, type BatchTransaction, type CommitTimings } from './commit.ts';
 
 export type IndexerState = 'starting' | 'syncing' | 'live' | 'paused' | 'error';
 
@@ -56,6 +56,8 @@ export type IndexerOptions = {
   confirmations: number;
   maxReorgDepth: number;
   maxBlockRange: number;
+  /** A historical batch commits once it holds this many events (`BATCH_EVENTS` when unset). */
+  maxBatchEvents?: number;
   pollIntervalMs: number;
   logger: Logger;
   /** Shared with operator jobs in the same process, so their writes never interleave. */
@@ -70,25 +72,37 @@ export type IndexerOptions = {
 };
 
 /**
- * Historical commits in flight at once. A batch's transaction is queued in the database behind
- * the previous one's COMMIT, so the server goes on to it without waiting for this process. A
- * second one only while the two hold few events: each holds its rows in memory until it
- * commits, and with dense batches (27k events in 2,000 blocks of the bench chain) two of them
- * took the peak RSS of a 1M backfill from 272 to 314 MB.
+ * Rows of historical ranges sent and not yet written by the server: each holds its rows in
+ * memory until then. With dense ranges (27k events in 2,000 blocks of the bench chain), two
+ * such batches in flight took the peak RSS of a 1M backfill from 272 to 314 MB.
  */
-const COMMIT_DEPTH = 2;
 const INFLIGHT_EVENTS = 12_000;
+/**
+ * A historical batch, one transaction, goes on over log ranges until it holds this many events
+ * or has been open this long. Its ranges' rows go to the server as they are decoded; what grows
+ * with it is the set of projection rows it changed, each written once when it commits. Over the
+ * bench's 1M-event chain, ranges of about 5,000 events committed one by one wrote 327,675 member
+ * rows, 23 µs of the server's time each: as much as all the events.
+ */
+const BATCH_EVENTS = 50_000;
+const BATCH_MS = 2_000;
 
 type SourceBatch = Extract<SourceEvent, { kind: 'batch' }>;
 /**
- * Where a batch's time went before its transaction, for its log line: reading it from the source
- * (a prefetched range is often there already), rendering its rows, and waiting for room among
- * the commits in flight (historical batches).
+ * Where a batch's time went before its commit, for its log line, summed over its ranges: reading
+ * them from the source (a prefetched range is often there already), decoding and folding them,
+ * and waiting for the server to take the rows of earlier ranges (historical batches).
  */
-type BatchTimings = { source_ms: number; prepare_ms: number; room_wait_ms?: number };
+type BatchTimings = { source_ms: number; prepare_ms: number; room_wait_ms: number };
 const ms = (t: number) => Math.round(t);
-/** A batch ready to commit: its rows rendered, its events counted (and not kept). */
-type Prepared = { writes: BulkWrite[]; events: number; eventTypes: ReadonlyMap<ChamaEvent['event'], number> };
+/** A batch as its log line and listeners see it: its blocks and events (not kept). */
+type BatchSummary = Omit<SourceBatch, 'logs' | 'headers'> & { ranges: number; events: number; eventTypes: Map<ChamaEvent['event'], number>; started: number; timings: BatchTimings };
+/** A historical batch while its transaction is open. */
+type OpenBatch = BatchSummary & { tx: BatchTransaction };
+
+function countTypes(events: readonly ChamaEvent[], into: Map<ChamaEvent['event'], number>) {
+  for (const e of events) into.set(e.event, (into.get(e.event) ?? 0) + 1);
+}
 
 /** Checks the node serves the chain we were told to index; returns its chain id. */
 export async function resolveChainId(rpc: Rpc, expected: number | undefined): Promise<number> {
@@ -124,6 +138,10 @@ export function createIndexer(options: IndexerOptions): Indexer {
   const live = createLiveProjections();
   const statistics = createStatistics(db, log, { firstAfter: options.analyzeAfterEvents ?? 50_000 });
   const deferIndexesFromBlocks = options.deferIndexesFromBlocks ?? 10_000;
+  // PGlite runs a transaction's statements at its commit (`Db.begin`), so the rows of a batch's
+  // ranges would stay in memory until then, and waiting for room would wait on the batch's own
+  // commit: there a batch is one range.
+  const batchEvents = db.kind === 'postgres' ? (options.maxBatchEvents ?? BATCH_EVENTS) : 0;
   /**
    * `events`' secondary indexes as this writer knows them: 'deferred' once it has deferred them
    * (or found them deferred), 'built' once it found it may not (events are stored) or a step
@@ -152,11 +170,12 @@ export function createIndexer(options: IndexerOptions): Indexer {
 
   /**
    * One step under the writer lock (operator jobs may have moved things in between, so the
-   * cursor is read again). Historical batches are pipelined: while batch N commits, batch N+1
-   * is fetched and decoded; commits stay strictly in order. A backfill goes on in one step until
-   * something else wants the writer (a job waiting for the lock, a pause, a stop); the step then
-   * ends after the batch in hand, with nothing in flight. Ending every second instead emptied
-   * the pipeline every two or three batches, each time leaving a commit with nothing beside it.
+   * cursor is read again). Historical ranges are pipelined: each range's rows go to the server
+   * as soon as it is decoded, into the open batch's transaction, while the next range is fetched
+   * and decoded; a batch commits after many ranges (`BATCH_EVENTS`), and the next one goes out
+   * right behind its COMMIT. A backfill goes on in one step until something else wants the
+   * writer (a job waiting for the lock, a pause, a stop); the step then commits the batch in
+   * hand and ends with nothing in flight.
    */
   const step = (stop?: AbortSignal) =>
     writer.run(async () => {
@@ -164,13 +183,36 @@ export function createIndexer(options: IndexerOptions): Indexer {
       lastTurn = writer.turns;
       live.trim();
       cursor = committed = await readCursor(db.orm, chainId);
-      /** Commits in flight, oldest first; each waits in the database behind the one before. */
-      const inflight: { committed: Promise<void>; events: number }[] = [];
-      /** Waits for the oldest commits until `enough` holds, or for all of them. */
+      /** Range writes and commits the server has not finished, oldest first, with the events each holds. */
+      const inflight: { done: Promise<void>; events: number; commit?: true }[] = [];
+      /** Waits for the oldest of them until `enough` holds, or for all of them. */
       const settle = async (enough: () => boolean = () => false) => {
-        while (inflight.length > 0 && !enough()) await inflight.shift()!.committed;
+        while (inflight.length > 0 && !enough()) await inflight.shift()!.done;
       };
-      const room = (events: number) => inflight.length < COMMIT_DEPTH && inflight.reduce((sum, c) => sum + c.events, events) <= INFLIGHT_EVENTS;
+      const room = (events: number) => inflight.reduce((sum, c) => sum + c.events, events) <= INFLIGHT_EVENTS;
+      const track = (done: Promise<void>, events: number, commit?: true) => {
+        // Awaited later (a failure is thrown there); until then it must not count as unhandled,
+        // which would end the process instead of failing the step.
+        done.catch(() => {});
+        inflight.push({ done, events, ...(commit && { commit }) });
+      };
+      let batch: OpenBatch | undefined;
+      /**
+       * Commits the open batch: its changed projection rows, each once, then the cursor. One
+       * commit in flight at a time: the next batch fills while this one commits, but no further
+       * (a stop or a job then waits for one batch, not for every one the ranges ran ahead to).
+       */
+      const close = async () => {
+        const { tx, ...summary } = batch!;
+        batch = undefined;
+        const writes = await live.flush();
+        track(
+          tx.commit(writes, summary.finalized).then(({ cursor: done, timings }) => committedBatch(summary, done, timings)),
+          0,
+          true,
+        );
+        await settle(() => inflight.filter((c) => c.commit).length <= 1);
+      };
       try {
         for (;;) {
           const started = performance.now();
@@ -179,67 +221,78 @@ export function createIndexer(options: IndexerOptions): Indexer {
           status.headBlock = next.head;
           status.finalizedBlock = next.finalized;
           if (next.kind !== 'batch' || next.mode !== 'historical') {
+            if (batch) await close();
             await settle();
             // Past the backfill: caught up, the first live batch, or a reorg at the head (a node
             // behind our cursor says nothing about where the backfill stands).
+            let building = 0;
             if (eventIndexes !== 'built' && !(next.kind === 'idle' && next.reason === 'node-behind')) {
+              building = performance.now();
               await buildDeferredIndexes(db, log);
               eventIndexes = 'built';
+              building = performance.now() - building;
             }
-            return await handle(next, started, fetched);
+            // The index build has its own log line: the batch's timings leave it out.
+            return await handle(next, started + building, fetched + building);
           }
-          if (eventIndexes === 'unknown' && inflight.length === 0 && next.finalized - next.from >= deferIndexesFromBlocks) {
+          if (eventIndexes === 'unknown' && !batch && inflight.length === 0 && next.finalized - next.from >= deferIndexesFromBlocks) {
             eventIndexes = (await deferEventIndexes(db, log)) ? 'deferred' : 'built';
           }
-          const { logs, ...batch } = next;
-          const prepared = await prepare(logs);
-          // Neither the logs nor the decoded events outlive this point (this frame would hold the
-          // logs through the wait for room, the commit the events until it ends): with ranges of
-          // about 10,000 logs, a 1M backfill peaked at 333-341 MB of RSS with them, 281-286 without.
+          const { logs, headers, ...range } = next;
+          const events = decoder.decode(logs);
+          // The logs do not outlive this point (this frame would hold them through the fold and
+          // the wait for room): with ranges of about 10,000 logs, a 1M backfill peaked at 333-341
+          // MB of RSS with them, 281-286 without.
           logs.length = 0;
+          if (!batch) {
+            if (live.oversized()) {
+              await settle();
+              live.trim();
+            }
+            batch = { ...range, ranges: 0, events: 0, eventTypes: new Map(), started, timings: { source_ms: 0, prepare_ms: 0, room_wait_ms: 0 }, tx: beginBatch(db, { chainId, from: cursor, relaxed: true }) };
+          }
+          const count = events.length;
+          countTypes(events, batch.eventTypes);
+          const rows = eventRows(events);
+          // Nor do the events outlive the fold (the rows hold what the server needs).
+          await live.fold(db.orm, chainId, events);
           const preparedAt = performance.now();
-          await settle(() => room(prepared.events));
-          const committing = commit(batch, prepared, started, { source_ms: ms(fetched - started), prepare_ms: ms(preparedAt - fetched), room_wait_ms: ms(performance.now() - preparedAt) });
-          // Awaited later (a failure is thrown there); until then it must not count as unhandled,
-          // which would end the process instead of failing the step.
-          committing.catch(() => {});
-          inflight.push({ committed: committing, events: prepared.events });
-          if (writer.waiting > 0 || paused || stop?.aborted) break;
+          await settle(() => room(count));
+          const tip = headers[headers.length - 1]!;
+          cursor = { blockNumber: tip.number, blockHash: tip.hash };
+          track(batch.tx.add(rows ? [rows] : [], headers, count), count);
+          Object.assign(batch, { to: range.to, head: range.head, finalized: range.finalized, ranges: batch.ranges + 1, events: batch.events + count });
+          batch.timings.source_ms += fetched - started;
+          batch.timings.prepare_ms += preparedAt - fetched;
+          batch.timings.room_wait_ms += performance.now() - preparedAt;
+          const yielding = writer.waiting > 0 || paused || stop?.aborted;
+          if (yielding || batch.events >= batchEvents || performance.now() - batch.started >= BATCH_MS) await close();
+          if (yielding) break;
         }
         await settle();
         return false;
       } catch (error) {
         // The live copy may hold batches that never committed.
         live.forget();
-        await Promise.allSettled(inflight.splice(0).map((c) => c.committed));
+        await batch?.tx.rollback();
+        batch = undefined;
+        await Promise.allSettled(inflight.splice(0).map((c) => c.done));
         throw error;
       }
     });
 
-  /** A batch's rows, rendered; of its events only what listeners hear is kept. */
-  async function prepare(logs: SourceBatch['logs']): Promise<Prepared> {
-    const events = decoder.decode(logs);
-    const eventTypes = new Map<ChamaEvent['event'], number>();
-    for (const e of events) eventTypes.set(e.event, (eventTypes.get(e.event) ?? 0) + 1);
-    return { writes: await prepareBatch(db, live, chainId, events), events: events.length, eventTypes };
-  }
-
-  /** Starts committing a batch; `cursor` moves at once so the next fetch can start from it. */
-  function commit(next: Omit<SourceBatch, 'logs'>, { writes, events, eventTypes }: Prepared, started: number, ahead: BatchTimings): Promise<void> {
-    const before = cursor;
-    const tip = next.headers[next.headers.length - 1]!;
-    cursor = { blockNumber: tip.number, blockHash: tip.hash };
-    return commitBatch(db, { chainId, eventCount: events, writes, headers: next.headers, from: before, finalized: next.finalized, relaxed: next.mode === 'historical' }).then(({ cursor: done, timings }) => {
-      committed = done;
-      statistics.committed(events);
-      const durationMs = Math.round(performance.now() - started);
-      status.state = next.head - done.blockNumber <= options.confirmations ? 'live' : 'syncing';
-      log.info(
-        { mode: next.mode, from_block: next.from, to_block: next.to, blocks: next.to - next.from + 1, events, skipped_logs: decoder.skipped, lag_blocks: next.head - done.blockNumber, duration_ms: durationMs, ...ahead, ...timings },
-        'batch committed',
-      );
-      notify({ kind: 'batch', from: next.from, to: next.to, events, eventTypes, cursor: done, durationMs, mode: next.mode });
-    });
+  /** After a batch's commit: the writer's state, its log line, its notice. */
+  function committedBatch(batch: BatchSummary, done: Cursor, timings: CommitTimings) {
+    committed = done;
+    statistics.committed(batch.events);
+    const durationMs = Math.round(performance.now() - batch.started);
+    status.state = batch.head - done.blockNumber <= options.confirmations ? 'live' : 'syncing';
+    const ahead = Object.fromEntries(Object.entries(batch.timings).map(([k, v]) => [k, ms(v)]));
+    log.info(
+      { mode: batch.mode, from_block: batch.from, to_block: batch.to, blocks: batch.to - batch.from + 1, ranges: batch.ranges, events: batch.events, skipped_logs: decoder.skipped, lag_blocks: batch.head - done.blockNumber, duration_ms: durationMs, ...ahead, ...timings },
+      'batch committed',
+    );
+    notify({ kind: 'batch', from: batch.from, to: batch.to, events: batch.events, eventTypes: batch.eventTypes, cursor: done, durationMs, mode: batch.mode });
   }
 
   /** Handles one step of the source; true when caught up (nothing more to do now). */
@@ -250,8 +303,15 @@ export function createIndexer(options: IndexerOptions): Indexer {
         if (next.reason === 'node-behind') log.debug({ head: next.head, indexed_block: cursor?.blockNumber }, 'the RPC node is behind our cursor; waiting');
         return true;
       case 'batch': {
-        const prepared = await prepare(next.logs);
-        await commit(next, prepared, started, { source_ms: ms(fetched - started), prepare_ms: ms(performance.now() - fetched) });
+        const { logs, headers, ...range } = next;
+        const events = decoder.decode(logs);
+        const writes = await prepareBatch(db, live, chainId, events);
+        const eventTypes = new Map<ChamaEvent['event'], number>();
+        countTypes(events, eventTypes);
+        const summary: BatchSummary = { ...range, ranges: 1, events: events.length, eventTypes, started, timings: { source_ms: fetched - started, prepare_ms: performance.now() - fetched, room_wait_ms: 0 } };
+        const { cursor: done, timings } = await commitBatch(db, { chainId, eventCount: events.length, writes, headers, from: cursor, finalized: next.finalized, relaxed: next.mode === 'historical' });
+        cursor = done;
+        committedBatch(summary, done, timings);
         return false;
       }
       case 'reorg': {

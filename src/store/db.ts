@@ -5,7 +5,7 @@ import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg
 import type { ExtractTablesWithRelations, SQL } from 'drizzle-orm';
 import * as schema from '../../schema/index.ts';
 import { lockDataDir } from './lock.ts';
-import { createPipeline, type Transact } from './pipeline.ts';
+import { createPipeline, transactionOf, type Begin, type OpenTransaction, type Transact } from './pipeline.ts';
 
 export type Schema = typeof schema;
 export type Orm = PgDatabase<PgQueryResultHKT, Schema>;
@@ -32,6 +32,12 @@ export type Db = {
    * waiting for this process (see `createPipeline`).
    */
   transaction: Transact;
+  /**
+   * A writer's transaction kept open over several sends (a backfill batch of many log ranges),
+   * ordered with `transaction` calls. On PGlite the statements run at `commit`: it has one
+   * connection, which an open transaction would keep from every other query.
+   */
+  begin: Begin;
   close(): Promise<void>;
 };
 
@@ -61,12 +67,13 @@ async function openPostgres(url: string, max: number): Promise<Db> {
   });
   const orm = drizzlePostgres({ client: prepared(client), schema }) as unknown as Orm;
   // A statement's error leaves the connection usable, unless the server ended the session.
-  const transaction = createPipeline(client, new PgDialect(), (error) => error instanceof postgres.PostgresError && !['FATAL', 'PANIC'].includes(error.severity));
+  const begin = createPipeline(client, new PgDialect(), (error) => error instanceof postgres.PostgresError && !['FATAL', 'PANIC'].includes(error.severity));
   return {
     kind: 'postgres',
     orm,
     location: redactUrl(url),
-    transaction,
+    begin,
+    transaction: transactionOf(begin),
     async session() {
       const reserved = await client.reserve();
       return {
@@ -127,16 +134,53 @@ async function openPglite(dir: string | undefined): Promise<Db> {
         release: async () => {},
       };
     },
-    // One connection, which PGlite runs one statement at a time: nothing to pipeline.
-    transaction: (statements, verify) =>
-      orm.transaction(async (tx) => {
-        const results = await Promise.all(statements.map((statement) => rows<unknown>(tx, statement)));
-        verify?.(results);
-        return results;
-      }),
+    begin: () => bufferedTransaction(orm),
+    transaction: transactionOf(() => bufferedTransaction(orm)),
     close: async () => {
       await client.close();
       unlock();
+    },
+  };
+}
+
+/**
+ * PGlite's writer transactions: the statements are kept until `commit` and then run in one
+ * transaction (one connection, which PGlite runs one statement at a time: nothing to pipeline).
+ */
+function bufferedTransaction(orm: Orm): OpenTransaction {
+  const sends: { statements: readonly SQL[]; settle: (results: Promise<unknown[][]>) => void }[] = [];
+  let ended = false;
+  const end = () => {
+    if (ended) throw new Error('the transaction has ended');
+    ended = true;
+  };
+  const send = (statements: readonly SQL[]): Promise<unknown[][]> => {
+    if (ended) throw new Error('the transaction has ended');
+    const results = new Promise<unknown[][]>((resolve, reject) => sends.push({ statements, settle: (r) => r.then(resolve, reject) }));
+    results.catch(() => {});
+    return results;
+  };
+  return {
+    send,
+    async commit(statements, verify) {
+      const last = send(statements);
+      end();
+      const ran = orm.transaction(async (tx) => {
+        const all: unknown[][][] = [];
+        for (const { statements } of sends) all.push(await Promise.all(statements.map((statement) => rows<unknown>(tx, statement))));
+        verify?.(all[all.length - 1]!);
+        return all;
+      });
+      sends.forEach(({ settle }, i) => settle(ran.then((all) => all[i]!)));
+      await ran;
+      return last;
+    },
+    async rollback() {
+      if (ended) return;
+      end();
+      const given = Promise.reject(new Error('the transaction was rolled back'));
+      given.catch(() => {});
+      for (const { settle } of sends) settle(given);
     },
   };
 }

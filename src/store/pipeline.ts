@@ -5,14 +5,35 @@ import type { ReservedSql, Sql } from 'postgres';
 export type Verify = (results: readonly unknown[][]) => void;
 export type Transact = (statements: readonly SQL[], verify?: Verify) => Promise<unknown[][]>;
 
+/**
+ * A writer's transaction left open while its statements are sent: each `send` goes out at once
+ * (behind the ones before it) and its promise settles when the server has run them; `commit`
+ * sends the last statements and commits once every result of the transaction is in and `verify`
+ * passed, or rolls back and rejects with the first failure. A `send` that fails is not thrown
+ * until `commit` (its own promise rejects too). Nothing commits without `commit`.
+ */
+export type OpenTransaction = {
+  send(statements: readonly SQL[]): Promise<unknown[][]>;
+  commit(statements: readonly SQL[], verify?: Verify): Promise<unknown[][]>;
+  /** Gives the transaction up: nothing of it commits. */
+  rollback(): Promise<void>;
+};
+export type Begin = () => OpenTransaction;
+
+/** `Db.transaction` from `Db.begin`: one open transaction, committed at once. */
+export const transactionOf = (begin: Begin): Transact => (statements, verify) => begin().commit(statements, verify);
+
+/** The driver's connection as its `onexecute` query option hands it over (postgres.js 3.4 internals). */
+type DriverConnection = { onclose?: ((error?: unknown) => void) | null };
+
 /** One reserved connection, held while the writer's transactions are outstanding on it. */
 type Run = { connection: Promise<ReservedSql>; outstanding: number; died: Promise<never>; kill(error: unknown): void };
 
 /**
- * The writer's transactions on PostgreSQL, pipelined on one connection. BEGIN and the
- * statements go out together, COMMIT once every result is in and `verify` passed (so nothing
- * commits past a failure), and a transaction that arrives while another is outstanding goes
- * out right behind that one's COMMIT: the server moves from one to the next without waiting for
+ * The writer's transactions on PostgreSQL, pipelined on one connection. BEGIN and each `send`'s
+ * statements go out as soon as they are given, COMMIT once every result is in and `verify`
+ * passed (so nothing commits past a failure), and a transaction begun while another is
+ * outstanding goes out right behind that one's COMMIT: the server moves from one to the next without waiting for
  * this process. Through drizzle's `transaction`, BEGIN, each statement and COMMIT waited in turn
  * for this process's event loop, busy preparing the next batch, and the server sat idle for a
  * third of a backfill (measured from its statement log).
@@ -23,7 +44,7 @@ type Run = { connection: Promise<ReservedSql>; outstanding: number; died: Promis
  * driver cannot send on a closed reserved connection, and queries queued behind would never
  * settle.
  */
-export function createPipeline(client: Sql, dialect: PgDialect, isServerError: (error: unknown) => boolean): Transact {
+export function createPipeline(client: Sql, dialect: PgDialect, isServerError: (error: unknown) => boolean): Begin {
   let run: Run | undefined;
   /** Settles once the last transaction's COMMIT or ROLLBACK has been handed to the driver. */
   let handedOver: Promise<void> = Promise.resolve();
@@ -45,50 +66,95 @@ export function createPipeline(client: Sql, dialect: PgDialect, isServerError: (
     return opened;
   };
 
-  return async function transaction(statements, verify) {
+  return function begin(): OpenTransaction {
     const turn = handedOver;
     let handOver!: () => void;
     handedOver = new Promise((resolve) => (handOver = resolve));
-    await turn;
-    const current = (run ??= open());
-    current.outstanding++;
-    try {
-      // Rendered before anything is sent: a failure here leaves no transaction open.
+    let current: Run | undefined;
+    let connection: ReservedSql | undefined;
+    let ended = false;
+    /** The results of every `send`, in order. */
+    const sent: Promise<unknown>[] = [];
+
+    const sendQuery = (on: ReservedSql, text: string, params: unknown[] = [], onexecute?: (connection: DriverConnection) => boolean) => {
+      const query = on.unsafe(text, params as never[], { prepare: params.length > 0, ...(onexecute && { onexecute }) } as { prepare: boolean }).execute();
+      // Any failure but the server's answer means the connection is not to be trusted, even a
+      // query's nobody awaits (after an earlier statement failed): the driver settles only the
+      // queries it has sent, so those queued behind must be given up here.
+      query.catch((error: unknown) => {
+        if (!isServerError(error)) current!.kill(error);
+      });
+      return query;
+    };
+    // This transaction's turn on the writer's connection, then BEGIN.
+    const ready = (async () => {
+      await turn;
+      current = run ??= open();
+      current.outstanding++;
+      connection = await Promise.race([current.connection, current.died]);
+      return connection;
+    })();
+    ready.catch(() => {});
+    // Between two sends of an open transaction the connection may close with nothing of ours
+    // outstanding, and the driver says so to no query: it calls the connection's `onclose`
+    // (what its own `begin` listens to). Sent on after that, a statement would be written to a
+    // socket that is gone, or to a new session outside this transaction.
+    const watch = (connection: DriverConnection) => {
+      const watched = current!;
+      connection.onclose = (error) => watched.kill(error ?? new Error('the writer connection closed'));
+      return true;
+    };
+    sent.push(ready.then((on) => Promise.race([sendQuery(on, 'BEGIN', [], watch), current!.died])));
+    sent[0]!.catch(() => {});
+
+    const send = (statements: readonly SQL[]): Promise<unknown[][]> => {
+      if (ended) throw new Error('the transaction has ended');
+      // Rendered before anything is sent: a failure here sends nothing.
       const bodies = statements.map((statement) => dialect.sqlToQuery(statement));
-      const connection = await Promise.race([current.connection, current.died]);
-      const send = (text: string, params: unknown[] = []) => {
-        const query = connection.unsafe(text, params as never[], { prepare: params.length > 0 }).execute();
-        // Any failure but the server's answer means the connection is not to be trusted, even a
-        // query's nobody awaits (after an earlier statement failed): the driver settles only the
-        // queries it has sent, so those queued behind must be given up here.
-        query.catch((error: unknown) => {
-          if (!isServerError(error)) current.kill(error);
-        });
-        return query;
-      };
-      const until = <T>(query: Promise<T>) => Promise.race([query, current.died]);
-      const end = (command: 'COMMIT' | 'ROLLBACK') => {
-        const query = send(command);
-        handOver();
-        return until(query);
-      };
-      const queries = [send('BEGIN'), ...bodies.map(({ sql: text, params }) => send(text, params))];
-      let results: unknown[][];
-      try {
-        results = (await until(Promise.all(queries))).slice(1) as unknown as unknown[][];
-        verify?.(results);
-      } catch (error) {
-        if (run === current) await end('ROLLBACK').catch(() => {});
-        throw error;
-      }
-      await end('COMMIT');
+      const results = ready.then((on) => (run === current ? Promise.race([Promise.all(bodies.map(({ sql: text, params }) => sendQuery(on, text, params))), current!.died]) : current!.died) as Promise<unknown[][]>);
+      results.catch(() => {});
+      sent.push(results);
       return results;
-    } finally {
-      handOver();
-      if (--current.outstanding === 0 && run === current) {
-        run = undefined;
-        (await current.connection).release();
+    };
+    /** Ends the transaction with COMMIT or ROLLBACK, and lets the next one go out right behind it. */
+    const end = async (command: 'COMMIT' | 'ROLLBACK') => {
+      if (ended) return;
+      ended = true;
+      try {
+        const on = command === 'COMMIT' ? connection : await ready.catch(() => undefined);
+        if (!on || !current || run !== current) {
+          if (command === 'COMMIT') throw new Error('the writer connection is gone');
+          return;
+        }
+        const query = sendQuery(on, command);
+        handOver();
+        await Promise.race([query, current.died]);
+      } finally {
+        handOver();
+        if (current && --current.outstanding === 0 && run === current) {
+          run = undefined;
+          (await current.connection).release();
+        }
       }
-    }
+    };
+
+    return {
+      send,
+      async commit(statements, verify) {
+        const last = send(statements);
+        let results: unknown[][];
+        try {
+          await Promise.all(sent);
+          results = await last;
+          verify?.(results);
+        } catch (error) {
+          await end('ROLLBACK').catch(() => {});
+          throw error;
+        }
+        await end('COMMIT');
+        return results;
+      },
+      rollback: () => end('ROLLBACK').catch(() => {}),
+    };
   };
 }
