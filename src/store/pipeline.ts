@@ -109,8 +109,17 @@ export function createPipeline(client: Sql, dialect: PgDialect, isServerError: (
 
     const send = (statements: readonly SQL[]): Promise<unknown[][]> => {
       if (ended) throw new Error('the transaction has ended');
-      // Rendered before anything is sent: a failure here sends nothing.
-      const bodies = statements.map((statement) => dialect.sqlToQuery(statement));
+      // Rendered before anything is sent: a failure here sends nothing of these statements, and
+      // fails the commit like a failed statement would.
+      let bodies: { sql: string; params: unknown[] }[];
+      try {
+        bodies = statements.map((statement) => dialect.sqlToQuery(statement));
+      } catch (error) {
+        const failed = Promise.reject(error as Error);
+        failed.catch(() => {});
+        sent.push(failed);
+        return failed;
+      }
       const results = ready.then((on) => (run === current ? Promise.race([Promise.all(bodies.map(({ sql: text, params }) => sendQuery(on, text, params))), current!.died]) : current!.died) as Promise<unknown[][]>);
       results.catch(() => {});
       sent.push(results);
