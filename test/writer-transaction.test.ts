@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FatalError } from '../src/common/errors.ts';
@@ -11,13 +11,15 @@ import { createTestDb, type TestDb } from './helpers/db.ts';
 import { blockHash, synthesize } from './helpers/synthetic.ts';
 
 /**
- * The writer's transactions (`Db.transaction`): on PostgreSQL they are pipelined on a connection
+ * The writer's transactions (`Db.begin`): on PostgreSQL they are pipelined on a connection
  * of their own, the next one queued behind the previous one's COMMIT, so these check that
  * pipelining never commits past a failure and keeps call order.
  */
 describe.each(['postgres', 'pglite'] as const)('writer transactions on %s', (kind) => {
   let db: TestDb;
   const count = async (table: string) => Number((await rows<{ n: number }>(db.orm, sql`SELECT count(*)::int8 AS n FROM ${sql.raw(table)}`))[0]!.n);
+  /** One transaction, all its statements sent at once. */
+  const transaction = (statements: SQL[], verify?: (results: readonly unknown[][]) => void) => db.begin().commit(statements, verify);
   beforeAll(async () => {
     db = await createTestDb(kind);
     await db.orm.execute(sql`CREATE TABLE t (k int PRIMARY KEY, v text)`);
@@ -25,16 +27,16 @@ describe.each(['postgres', 'pglite'] as const)('writer transactions on %s', (kin
   afterAll(() => db?.drop());
 
   it('returns each statement’s rows in order; calls made back to back run in call order', async () => {
-    const first = db.transaction([sql`INSERT INTO t VALUES (1, 'a'), (2, 'b')`, sql`SELECT k FROM t ORDER BY k`]);
-    const second = db.transaction([sql`UPDATE t SET v = v || '!' WHERE k = ${1} RETURNING v`, sql`SELECT count(*)::int AS n FROM t`]);
+    const first = transaction([sql`INSERT INTO t VALUES (1, 'a'), (2, 'b')`, sql`SELECT k FROM t ORDER BY k`]);
+    const second = transaction([sql`UPDATE t SET v = v || '!' WHERE k = ${1} RETURNING v`, sql`SELECT count(*)::int AS n FROM t`]);
     const [a, b] = await Promise.all([first, second]);
     expect(a[1]).toEqual([{ k: 1 }, { k: 2 }]);
     expect(b).toEqual([[{ v: 'a!' }], [{ n: 2 }]]);
   });
 
   it('a failing statement commits nothing of its transaction, and the one queued behind it commits on its own', async () => {
-    const failing = db.transaction([sql`INSERT INTO t VALUES (10, 'kept?')`, sql`INSERT INTO t VALUES (1, 'duplicate key')`, sql`INSERT INTO t VALUES (11, 'after')`]);
-    const behind = db.transaction([sql`INSERT INTO t VALUES (20, 'behind')`]);
+    const failing = transaction([sql`INSERT INTO t VALUES (10, 'kept?')`, sql`INSERT INTO t VALUES (1, 'duplicate key')`, sql`INSERT INTO t VALUES (11, 'after')`]);
+    const behind = transaction([sql`INSERT INTO t VALUES (20, 'behind')`]);
     await expect(failing).rejects.toThrow(/duplicate key/);
     await behind;
     expect(await rows(db.orm, sql`SELECT k FROM t WHERE k BETWEEN 10 AND 29 ORDER BY k`)).toEqual([{ k: 20 }]);
@@ -42,7 +44,7 @@ describe.each(['postgres', 'pglite'] as const)('writer transactions on %s', (kin
 
   it('a verify that throws rolls back: it sees the results before COMMIT', async () => {
     const seen: unknown[] = [];
-    const refused = db.transaction([sql`INSERT INTO t VALUES (30, 'x') RETURNING k`], (results) => {
+    const refused = transaction([sql`INSERT INTO t VALUES (30, 'x') RETURNING k`], (results) => {
       seen.push(...results);
       throw new Error('refused');
     });
@@ -70,14 +72,14 @@ describe.each(['postgres', 'pglite'] as const)('writer transactions on %s', (kin
     const tx = db.begin();
     void tx.send([sql`INSERT INTO t VALUES (80, 'x')`]);
     const failed = tx.send([sql`INSERT INTO t VALUES (1, 'duplicate key')`]);
-    const behind = db.transaction([sql`INSERT INTO t VALUES (82, 'behind')`]);
+    const behind = transaction([sql`INSERT INTO t VALUES (82, 'behind')`]);
     await expect(tx.commit([sql`INSERT INTO t VALUES (81, 'y')`])).rejects.toThrow(/duplicate key/);
     await expect(failed).rejects.toThrow(/duplicate key/);
     await behind;
     const givenUp = db.begin();
     void givenUp.send([sql`INSERT INTO t VALUES (83, 'z')`]);
     await givenUp.rollback();
-    await db.transaction([sql`INSERT INTO t VALUES (84, 'after')`]);
+    await transaction([sql`INSERT INTO t VALUES (84, 'after')`]);
     expect(await rows(db.orm, sql`SELECT k FROM t WHERE k BETWEEN 80 AND 89 ORDER BY k`)).toEqual([{ k: 82 }, { k: 84 }]);
   });
 
@@ -110,8 +112,8 @@ describe.each(['postgres', 'pglite'] as const)('writer transactions on %s', (kin
     // The failed statement ends the wait for results at once; the statements after it (first
     // use of each: the driver sends them one per round trip), the ROLLBACK and the next
     // transaction wait in the driver's queue for the reserved connection when it dies.
-    const failing = db.transaction([sql`SELECT 1/0`, ...Array.from({ length: 2000 }, (_, i) => sql`SELECT ${i}::int AS ${sql.raw(`n${i}`)}`)]);
-    const queued = db.transaction([sql`INSERT INTO t VALUES (60, 'queued')`]);
+    const failing = transaction([sql`SELECT 1/0`, ...Array.from({ length: 2000 }, (_, i) => sql`SELECT ${i}::int AS ${sql.raw(`n${i}`)}`)]);
+    const queued = transaction([sql`INSERT INTO t VALUES (60, 'queued')`]);
     const settled = Promise.allSettled([failing, queued]);
     await new Promise((resolve) => setTimeout(resolve, 50));
     const admin = postgres(db.url!, { max: 1, onnotice: () => {} });
@@ -122,14 +124,14 @@ describe.each(['postgres', 'pglite'] as const)('writer transactions on %s', (kin
     }
     const outcomes = await settled;
     expect(String((outcomes[0] as PromiseRejectedResult).reason)).toMatch(/division by zero/);
-    await db.transaction([sql`INSERT INTO t VALUES (61, 'next')`]);
+    await transaction([sql`INSERT INTO t VALUES (61, 'next')`]);
     expect((await rows<{ k: number }>(db.orm, sql`SELECT k FROM t WHERE k >= 60 ORDER BY k`)).map((r) => r.k)).toContain(61);
   });
 
   it.runIf(kind === 'postgres')('a connection killed under a transaction fails that one only; the next ones run on another connection', async () => {
-    const before = db.transaction([sql`INSERT INTO t VALUES (40, 'before')`]);
-    const killed = db.transaction([sql`INSERT INTO t VALUES (41, 'killed')`, sql`SELECT pg_sleep(30)`]);
-    const after = db.transaction([sql`INSERT INTO t VALUES (42, 'after')`]);
+    const before = transaction([sql`INSERT INTO t VALUES (40, 'before')`]);
+    const killed = transaction([sql`INSERT INTO t VALUES (41, 'killed')`, sql`SELECT pg_sleep(30)`]);
+    const after = transaction([sql`INSERT INTO t VALUES (42, 'after')`]);
     const settled = Promise.allSettled([before, killed, after]);
     const admin = postgres(db.url!, { max: 1, onnotice: () => {} });
     try {
@@ -146,7 +148,7 @@ describe.each(['postgres', 'pglite'] as const)('writer transactions on %s', (kin
     const outcomes = await settled;
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(String((outcomes[1] as PromiseRejectedResult).reason)).toMatch(/terminat|CONNECTION/i);
-    await db.transaction([sql`INSERT INTO t VALUES (43, 'later')`]);
+    await transaction([sql`INSERT INTO t VALUES (43, 'later')`]);
     expect(await rows(db.orm, sql`SELECT k FROM t WHERE k BETWEEN 40 AND 49 ORDER BY k`)).toEqual([{ k: 40 }, { k: 42 }, { k: 43 }]);
   });
 });

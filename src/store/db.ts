@@ -5,7 +5,7 @@ import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg
 import type { ExtractTablesWithRelations, SQL } from 'drizzle-orm';
 import * as schema from '../../schema/index.ts';
 import { lockDataDir } from './lock.ts';
-import { createPipeline, transactionOf, type Begin, type OpenTransaction, type Transact } from './pipeline.ts';
+import { createPipeline, type Begin, type OpenTransaction } from './pipeline.ts';
 
 export type Schema = typeof schema;
 export type Orm = PgDatabase<PgQueryResultHKT, Schema>;
@@ -25,17 +25,12 @@ export type Db = {
   /** A dedicated session, for session-level advisory locks (postgres: a reserved connection). */
   session(): Promise<{ rows: <T>(query: string, params?: unknown[]) => Promise<T[]>; release: () => Promise<void> }>;
   /**
-   * The writer's transactions: the statements' results, in order, after a commit. `verify` sees
-   * the results before the commit and throws to roll it back. On PostgreSQL, calls run in call
-   * order on one connection of their own, and a call made while an earlier one runs is sent
-   * behind that one's COMMIT, so the server goes from one transaction to the next without
-   * waiting for this process (see `createPipeline`).
-   */
-  transaction: Transact;
-  /**
-   * A writer's transaction kept open over several sends (a backfill batch of many log ranges),
-   * ordered with `transaction` calls. On PGlite the statements run at `commit`: it has one
-   * connection, which an open transaction would keep from every other query.
+   * The writer's transactions, kept open over several sends (a backfill batch of many log
+   * ranges) and committed once every result is in. On PostgreSQL they run in the order begun on
+   * one connection of their own, each sent right behind the previous one's COMMIT, so the server
+   * goes from one to the next without waiting for this process (see `createPipeline`). On PGlite
+   * the statements run at `commit`: it has one connection, which an open transaction would keep
+   * from every other query.
    */
   begin: Begin;
   close(): Promise<void>;
@@ -73,7 +68,6 @@ async function openPostgres(url: string, max: number): Promise<Db> {
     orm,
     location: redactUrl(url),
     begin,
-    transaction: transactionOf(begin),
     async session() {
       const reserved = await client.reserve();
       return {
@@ -135,7 +129,6 @@ async function openPglite(dir: string | undefined): Promise<Db> {
       };
     },
     begin: () => bufferedTransaction(orm),
-    transaction: transactionOf(() => bufferedTransaction(orm)),
     close: async () => {
       await client.close();
       unlock();

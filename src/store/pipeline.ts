@@ -3,7 +3,6 @@ import type { PgDialect } from 'drizzle-orm/pg-core';
 import type { ReservedSql, Sql } from 'postgres';
 
 export type Verify = (results: readonly unknown[][]) => void;
-export type Transact = (statements: readonly SQL[], verify?: Verify) => Promise<unknown[][]>;
 
 /**
  * A writer's transaction left open while its statements are sent: each `send` goes out at once
@@ -19,9 +18,6 @@ export type OpenTransaction = {
   rollback(): Promise<void>;
 };
 export type Begin = () => OpenTransaction;
-
-/** `Db.transaction` from `Db.begin`: one open transaction, committed at once. */
-export const transactionOf = (begin: Begin): Transact => (statements, verify) => begin().commit(statements, verify);
 
 /** The driver's connection as its `onexecute` query option hands it over (postgres.js 3.4 internals). */
 type DriverConnection = { onclose?: ((error?: unknown) => void) | null };
