@@ -143,7 +143,9 @@ describe('jobs', () => {
   });
 
   it('a backfill holds the writer until something else wants it: a job gets in after the batch in hand, a stop leaves nothing in flight', async () => {
-    await chain.mine(300); // anvil finalizes 64 blocks behind its head: historical batches
+    // anvil finalizes 64 blocks behind its head: historical batches, each up to 2 s of ranges
+    // (BATCH_MS), so a first batch and the one in hand when the job asks are far from the end.
+    await chain.mine(700);
     const head = Number(await chain.publicClient.getBlockNumber());
     const fresh = await createTestDb('postgres');
     const indexer = createTestIndexer(fresh, { rpcUrl: proxy.url, address: chain.address }, { writer, maxBlockRange: 4 });
