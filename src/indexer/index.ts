@@ -255,7 +255,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
           if (!batch) {
             if (live.oversized()) {
               await settle();
-              live.trim();
+              live.forget();
             }
             batch = { ...range, ranges: 0, events: 0, eventTypes: new Map(), started, timings: { source_ms: 0, prepare_ms: 0, room_wait_ms: 0 }, tx: beginBatch(db, { chainId, from: cursor, relaxed: true }) };
           }
@@ -317,7 +317,8 @@ export function createIndexer(options: IndexerOptions): Indexer {
         const eventTypes = new Map<ChamaEvent['event'], number>();
         countTypes(events, eventTypes);
         const summary: BatchSummary = { ...range, ranges: 1, events: events.length, eventTypes, started, timings: { source_ms: fetched - started, prepare_ms: performance.now() - fetched, room_wait_ms: 0 } };
-        const { cursor: done, timings } = await commitBatch(db, { chainId, eventCount: events.length, writes, headers, from: cursor, finalized: next.finalized, relaxed: next.mode === 'historical' });
+        // Historical batches never come here: a live batch commits with the WAL flushed.
+        const { cursor: done, timings } = await commitBatch(db, { chainId, eventCount: events.length, writes, headers, from: cursor, finalized: next.finalized });
         cursor = done;
         committedBatch(summary, done, timings);
         return false;
