@@ -21,7 +21,12 @@ export type IndexerChild = {
   exited: Promise<number | null>;
   /** The last lines of output, for error messages. */
   tail(): string;
+  /** Garbage collections the child reported (run with `--trace-gc`), by kind: count and ms. */
+  gc: Map<string, { count: number; ms: number }>;
 };
+
+/** A `--trace-gc` line: `[pid:0x…]  1234 ms: Scavenge 20.1 (33.5) -> 12.0 (34.0) MB, 4.56 / 0.00 ms …`. */
+const gcLine = /ms: ([A-Za-z -]+?) [\d.]+ \([\d.]+\) -> [\d.]+ \([\d.]+\) MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms/;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -32,6 +37,7 @@ export function spawnIndexer(command: string[], env: Record<string, string>, { n
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const listeners = new Set<(line: LogLine, at: number) => void>();
+  const gc = new Map<string, { count: number; ms: number }>();
   const recent: string[] = [];
   const keep = (text: string) => {
     recent.push(text);
@@ -41,7 +47,16 @@ export function spawnIndexer(command: string[], env: Record<string, string>, { n
     createInterface({ input: stream }).on('line', (text) => {
       const at = performance.now();
       keep(text);
-      if (!text.startsWith('{')) return;
+      if (!text.startsWith('{')) {
+        const collected = gcLine.exec(text);
+        if (collected) {
+          const kind = gc.get(collected[1]!) ?? { count: 0, ms: 0 };
+          kind.count++;
+          kind.ms += Number(collected[2]);
+          gc.set(collected[1]!, kind);
+        }
+        return;
+      }
       let line: LogLine;
       try {
         line = JSON.parse(text) as LogLine;
@@ -59,6 +74,7 @@ export function spawnIndexer(command: string[], env: Record<string, string>, { n
   return {
     pid: child.pid!,
     exited,
+    gc,
     tail,
     onLine(listener) {
       listeners.add(listener);

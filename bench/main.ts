@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --events N --blocks N --poll-ms MS --live-blocks N --api-seconds S --cpu-prof --keep-db --skip-pglite]`
+ * `npm run bench [-- --events N --blocks N --poll-ms MS --live-blocks N --api-seconds S --cpu-prof --gc-stats --keep-db --skip-pglite]`
  *
  * Builds (once, cached under .data/bench/) a local anvil chain of ChamaBench events, then
  * measures the machine's limits and the real CLI against them, prints a table with the
@@ -36,6 +36,7 @@ const { values } = parseArgs({
     'max-block-range': { type: 'string', default: 'auto' },
     only: { type: 'string' },
     'heap-mb': { type: 'string', default: '256' },
+    'gc-stats': { type: 'boolean', default: false },
   },
 });
 const events = Number(values.events);
@@ -97,6 +98,7 @@ async function backfill(label: string, env: Record<string, string>, head: number
     if (done !== total) throw new Error(`backfill (${label}) committed ${done} events, the chain holds ${total}`);
     const indexBuildSeconds = indexes && Number(indexes.duration_ms) / 1000;
     if (indexBuildSeconds !== undefined) log(`  of which ${indexBuildSeconds.toFixed(1)} s building the deferred event indexes`);
+    if (child.gc.size > 0) log(`  garbage collection: ${[...child.gc].map(([kind, { count, ms }]) => `${kind} ${count}x ${(ms / 1000).toFixed(2)} s`).join(', ')}`);
     return { events: done, seconds, perSecond: done / seconds, startupSeconds: seconds - indexingSeconds, indexBuildSeconds, batches, peakRssMb: peak, rssAt10PercentMb: rssAt10 ?? NaN, cpuMicrosPerEvent: cpu };
   } finally {
     clearInterval(sampler);
@@ -150,7 +152,7 @@ async function main() {
     if (values['cpu-prof']) rmSync(profDir, { recursive: true, force: true });
     // The heap limit the Dockerfile and `npm start` run with (V8 otherwise grows the heap lazily to GBs).
     const heapArgs = Number(values['heap-mb']) > 0 ? [`--max-old-space-size=${values['heap-mb']}`, '--heap-growing-percent=100'] : [];
-    const nodeArgs = [...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...heapArgs];
+    const nodeArgs = [...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...(values['gc-stats'] ? ['--trace-gc'] : []), ...heapArgs];
     const results: Results = {
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version, date: new Date().toISOString() },
       chain: { ...info, cached, loadSeconds },
