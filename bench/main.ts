@@ -37,6 +37,8 @@ const { values } = parseArgs({
     only: { type: 'string' },
     'heap-mb': { type: 'string', default: '256' },
     'gc-stats': { type: 'boolean', default: false },
+    /** Extra flags for the backfill's `node` (V8 experiments): `--node-arg=--no-parallel-scavenge`. */
+    'node-arg': { type: 'string', multiple: true, default: [] },
   },
 });
 const events = Number(values.events);
@@ -152,7 +154,7 @@ async function main() {
     if (values['cpu-prof']) rmSync(profDir, { recursive: true, force: true });
     // The heap limit the Dockerfile and `npm start` run with (V8 otherwise grows the heap lazily to GBs).
     const heapArgs = Number(values['heap-mb']) > 0 ? [`--max-old-space-size=${values['heap-mb']}`, '--heap-growing-percent=100'] : [];
-    const nodeArgs = [...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...(values['gc-stats'] ? ['--trace-gc'] : []), ...heapArgs];
+    const nodeArgs = [...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...(values['gc-stats'] ? ['--trace-gc'] : []), ...values['node-arg'], ...heapArgs];
     const results: Results = {
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version, date: new Date().toISOString() },
       chain: { ...info, cached, loadSeconds },
