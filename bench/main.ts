@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --events N --blocks N --poll-ms MS --live-blocks N --api-seconds S --cpu-prof --gc-stats --keep-db --skip-pglite]`
+ * `npm run bench [-- --events N --blocks N --poll-ms MS --live-blocks N --api-seconds S --cpu-prof --gc-stats --node-arg=FLAG --keep-db --skip-pglite]`
  *
  * Builds (once, cached under .data/bench/) a local anvil chain of ChamaBench events, then
  * measures the machine's limits and the real CLI against them, prints a table with the
