@@ -72,6 +72,7 @@ async function backfill(label: string, env: Record<string, string>, head: number
   const batchLog = path.join(dataDir, `backfill-${label}.ndjson`);
   writeFileSync(batchLog, '');
   child.onLine((line, at) => {
+    if (line.msg !== 'batch committed') appendFileSync(batchLog, `${JSON.stringify({ at_ms: Math.round(at - started), ...line })}\n`);
     if (line.msg === 'event indexes deferred until the backfill catches up') deferred = true;
     if (line.msg !== 'batch committed') return;
     appendFileSync(batchLog, `${JSON.stringify(line)}\n`);
@@ -79,9 +80,12 @@ async function backfill(label: string, env: Record<string, string>, head: number
     done += Number(line.events);
     batches++;
   });
+  const rssLog = path.join(dataDir, `rss-${label}.tsv`);
+  writeFileSync(rssLog, 'ms\tevents\trss_mb\n');
   const sampler = setInterval(() => {
     const m = memoryOf(child.pid);
     if (!m) return;
+    appendFileSync(rssLog, `${Math.round(performance.now() - started)}\t${done}\t${m.rssMb.toFixed(0)}\n`);
     peak = Math.max(peak, m.peakMb);
     if (rssAt10 === undefined && done >= total * 0.1) rssAt10 = m.rssMb;
   }, 50);
@@ -153,8 +157,8 @@ async function main() {
     const profDir = path.join(dataDir, 'prof');
     if (values['cpu-prof']) rmSync(profDir, { recursive: true, force: true });
     // The heap limit the Dockerfile and `npm start` run with (V8 otherwise grows the heap lazily to GBs).
-    const heapArgs = Number(values['heap-mb']) > 0 ? [`--max-old-space-size=${values['heap-mb']}`, '--heap-growing-percent=100'] : [];
-    const nodeArgs = [...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...(values['gc-stats'] ? ['--trace-gc'] : []), ...values['node-arg'], ...heapArgs];
+    const heapArgs = Number(values['heap-mb']) > 0 ? [`--max-old-space-size=${values['heap-mb']}`, '--heap-growing-percent=100', '--max-semi-space-size=8'] : [];
+    const nodeArgs = [...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...(values['gc-stats'] ? ['--trace-gc'] : []), ...heapArgs, ...values['node-arg']];
     const results: Results = {
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version, date: new Date().toISOString() },
       chain: { ...info, cached, loadSeconds },
