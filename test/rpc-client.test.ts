@@ -41,6 +41,8 @@ describe('rpc client', () => {
         }
         const logs: unknown[] = Array.from({ length: 200 }, (_, i) => log(i));
         if (req.url === '/malformed') logs[137] = { ...log(137), blockHash: '0x2' };
+        // Logs share these values with the log before, which is not scanned again: a bad one is still seen.
+        if (req.url === '/malformed-shared') logs[150] = { ...log(150), topics: [`0x${'g'.repeat(64)}`], address: `0x${'G'.repeat(40)}` };
         if (req.url === '/not-a-list') return res.end(JSON.stringify({ jsonrpc: '2.0', id: call.id, result: { logs } }));
         const answer = JSON.stringify({ jsonrpc: '2.0', id: call.id, result: logs });
         if (req.url === '/chunked') {
@@ -78,6 +80,7 @@ describe('rpc client', () => {
 
   it.each([
     ['/malformed', /answer to eth_getLogs is malformed: a log without the fields and hex formats of eth_getLogs at 137/],
+    ['/malformed-shared', /answer to eth_getLogs is malformed: a log without the fields and hex formats of eth_getLogs at 150/],
     ['/not-a-list', /answer to eth_getLogs is malformed: not a list of logs/],
   ])('refuses a malformed answer, naming the first bad log (%s)', async (path, message) => {
     const error = await logsFrom(path).catch((e: unknown) => e);

@@ -59,37 +59,47 @@ const headerSchema = z.object({ number: quantity, hash, parentHash: hash, timest
 export type RpcLog = { address: Hex; topics: Hex[]; data: Hex; blockNumber: Hex; blockHash: Hex; transactionHash: Hex; transactionIndex: Hex; logIndex: Hex; removed?: boolean };
 const hexChars = /^0x[0-9a-fA-F]*$/;
 const isHex = (v: unknown, length?: number): v is string => typeof v === 'string' && (length === undefined ? v.length > 2 : v.length === length) && hexChars.test(v);
+/** The hex values of the log checked just before, which the next log often repeats. */
+type Checked = { address?: string; topic0?: string; blockHash?: string; transactionHash?: string };
+/** A hex string of that length, or the very value the log before had (checked then). */
+const sameOrHex = (v: unknown, before: string | undefined, length: number) => (v === before && v !== undefined) || isHex(v, length);
 /**
  * One log of eth_getLogs. A hand-written predicate inside zod rather than a zod object: on the
- * backfill path it runs a million times, and the object schema cost 3 µs a log (measured).
+ * backfill path it runs a million times, and the object schema cost 3 µs a log (measured). The
+ * logs of a block share its hash, those of a transaction its hash, and a contract's logs its
+ * address and a few topic0s: a value equal to the last log's is compared, not scanned again
+ * (0.61 -> 0.46 µs a log over the bench chain, `bench/micro.ts`).
  */
-function isRpcLog(v: unknown): v is RpcLog {
+function isRpcLog(v: unknown, before: Checked): v is RpcLog {
   const l = v as RpcLog;
-  return (
+  const ok =
     typeof l === 'object' &&
     l !== null &&
-    isHex(l.address, 42) &&
+    sameOrHex(l.address, before.address, 42) &&
     Array.isArray(l.topics) &&
     l.topics.length <= 4 &&
-    l.topics.every((t) => isHex(t, 66)) &&
+    l.topics.every((t, i) => (i === 0 ? sameOrHex(t, before.topic0, 66) : isHex(t, 66))) &&
     typeof l.data === 'string' &&
     l.data.length % 2 === 0 &&
     hexChars.test(l.data) &&
     isHex(l.blockNumber) &&
-    isHex(l.blockHash, 66) &&
-    isHex(l.transactionHash, 66) &&
+    sameOrHex(l.blockHash, before.blockHash, 66) &&
+    sameOrHex(l.transactionHash, before.transactionHash, 66) &&
     isHex(l.transactionIndex) &&
     isHex(l.logIndex) &&
-    (l.removed === undefined || typeof l.removed === 'boolean')
-  );
+    (l.removed === undefined || typeof l.removed === 'boolean');
+  if (ok) {
+    before.address = l.address;
+    before.topic0 = l.topics[0];
+    before.blockHash = l.blockHash;
+    before.transactionHash = l.transactionHash;
+  }
+  return ok;
 }
-/**
- * The answer of eth_getLogs, checked in one pass; a failure names the first bad log. Around the
- * same predicate, `z.array` of a custom schema spent more per log than the predicate itself.
- */
 export const logsSchema = z.custom<RpcLog[]>().superRefine((v, ctx) => {
   if (!Array.isArray(v)) return void ctx.addIssue({ code: 'custom', message: 'not a list of logs' });
-  const bad = v.findIndex((l) => !isRpcLog(l));
+  const before: Checked = {};
+  const bad = v.findIndex((l) => !isRpcLog(l, before));
   if (bad !== -1) ctx.addIssue({ code: 'custom', message: 'a log without the fields and hex formats of eth_getLogs', path: [bad] });
 });
 
