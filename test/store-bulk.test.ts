@@ -82,6 +82,15 @@ describe.each(['postgres', 'pglite'] as const)('bulk writes on %s', (kind) => {
     expect(again.map((r) => ({ id: Number(r.id), label: r.label, tags: r.tags, amount: BigInt(r.amount), delta: r.delta === null ? null : Number(r.delta) }))).toEqual(changed);
   });
 
+  it('a single row goes as arrays of one element, whatever its first value', async () => {
+    await db.orm.execute(sql`CREATE TABLE single (label text, id int8, hash text)`);
+    for (const [i, label] of ['', 'a,b', 'say "hi"', null, 'plain'].entries()) {
+      await db.orm.transaction((tx) => runBulk(tx, [appendRows('single', [['label', 'text'], ['id', 'int8'], ['hash', 'hex']], [{ label, id: i }], (r) => [r.label, r.id, `0x${r.id}`])]));
+    }
+    const back = await rows<{ label: string | null; id: string; hash: string }>(db.orm, sql`SELECT label, id::text AS id, hash FROM single ORDER BY id`);
+    expect(back).toEqual(['', 'a,b', 'say "hi"', null, 'plain'].map((label, i) => ({ label, id: String(i), hash: `0x${i}` })));
+  });
+
   it('a column with one value in every row (it travels once) gives each row that value, awkward ones and duplicate rows included', async () => {
     const columns = [['id', 'int8'], ['label', 'text'], ['tags', 'text[]'], ['amount', 'numeric'], ['delta', 'int8']] as const;
     await db.orm.execute(sql`CREATE TABLE constant (id int8, label text, tags text[], amount numeric(78,0), delta int8)`);

@@ -4,7 +4,7 @@ import type { ChamaEvent, FoldEvent } from '../decode/event.ts';
 import { eventAccount } from '../decode/event.ts';
 import { canonicalTopic0, canonicalTopics, decodeStoredArgs, decodeStoredColumns } from '../decode/decoder.ts';
 import { accountKey, chamaIdKey } from '../../schema/index.ts';
-import { appendRows, recordset, runBulk, type BulkWrite, type Column } from './bulk.ts';
+import { appendRows, recordset, runBulk, type BulkWrite, type Column, type Value } from './bulk.ts';
 import { rows, type Executor } from './db.ts';
 
 export const eventColumns: readonly Column[] = [
@@ -101,9 +101,22 @@ export async function insertEvents(ex: Executor, events: readonly ChamaEvent[]):
  * sixth of the backfill's time (measured).
  */
 export function eventRows(events: readonly ChamaEvent[]): BulkWrite | undefined {
+  // One array for every row: `appendRows` copies a row's values out before it asks for the next.
+  const row: Value[] = new Array<Value>(eventColumns.length);
   return appendRows('events', eventColumns, events, (e) => {
-    const stored = hasCanonicalTopics(e) ? null : e.topics;
-    return [e.chainId, e.blockNumber, e.blockHash, e.logIndex, e.txHash, e.txIndex, e.address, e.event, e.args.chamaId, eventAccount(e), stored, e.data];
+    row[0] = e.chainId;
+    row[1] = e.blockNumber;
+    row[2] = e.blockHash;
+    row[3] = e.logIndex;
+    row[4] = e.txHash;
+    row[5] = e.txIndex;
+    row[6] = e.address;
+    row[7] = e.event;
+    row[8] = e.args.chamaId;
+    row[9] = eventAccount(e);
+    row[10] = hasCanonicalTopics(e) ? null : e.topics;
+    row[11] = e.data;
+    return row;
   });
 }
 
@@ -118,8 +131,11 @@ const addressPadding = '0x000000000000000000000000';
  * word, against 0.2 for a pattern).
  */
 function hasCanonicalTopics(e: ChamaEvent): boolean {
-  const [t0, t1, t2] = e.topics;
-  return e.topics.length === 3 && t0 === canonicalTopic0(e.event) && t1!.toLowerCase() === t1 && t2!.startsWith(addressPadding) && t2!.toLowerCase() === t2;
+  const topics = e.topics;
+  if (topics.length !== 3) return false;
+  const t1 = topics[1]!;
+  const t2 = topics[2]!;
+  return topics[0] === canonicalTopic0(e.event) && t1.toLowerCase() === t1 && t2.startsWith(addressPadding) && t2.toLowerCase() === t2;
 }
 
 /** Canonical events of these chamas, in chain order (optionally up to a block). */
