@@ -103,3 +103,14 @@ const foldAll = () => {
 time('foldEvents per batch (projections/fold.ts)', foldAll);
 const folded = foldAll();
 time('projectionWrites per batch (projections/persist.ts)', () => folded.map((ws) => projectionWrites(ws, { chamas: true, members: true })));
+// As the backfill runs them: each pass decodes anew (new strings, whose hashes the fold's keys
+// compute again unless the decoder hands back values it has seen), then keys and folds.
+const pipelineDecoder = createDecoder(31337);
+time('decode + touchedKeys + foldEvents, decoded anew each pass', () => {
+  const ws = createWorkingSet();
+  for (const l of logs) {
+    const events = pipelineDecoder.decode(l);
+    ws.changed = { chamas: new Set(), members: new Set() };
+    foldEvents(ws, events, touchedKeys(events).rows);
+  }
+});

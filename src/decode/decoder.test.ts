@@ -88,6 +88,19 @@ describe('decoder', () => {
     );
   });
 
+  it('values it has seen come back the same, in any case of hex and past the limit of what it keeps', () => {
+    // The account topic as the node wrote it, in any case of hex.
+    const topicsOf = (chamaId: bigint, who: Hex) => [...(encodeEventTopics({ abi: chamaEventsAbi, eventName: 'MemberJoined', args: { chamaId, member: who.toLowerCase() as Hex } }) as Hex[]).slice(0, 2), `0x${'0'.repeat(24)}${who.slice(2)}` as Hex];
+    const members = [member, member.toUpperCase().replace('0X', '0x'), '0x00000000000000000000000000000000000000aa', '0x00000000000000000000000000000000000000Bb'] as Hex[];
+    const logs = [0n, 1n, 2n, 1n, 0n, 3n, 2n].flatMap((chamaId, i) => members.map((who, j) => ({ ...log(topicsOf(chamaId, who), '0x', i * 10 + j), address: (j % 2 ? address.toUpperCase().replace('0X', '0x') : address) as Hex })));
+    const keeping = createDecoder(1, { internLimit: 3 });
+    const once = logs.flatMap((l) => createDecoder(1).decode([l]));
+    expect(keeping.decode(logs)).toEqual(once);
+    expect(keeping.decode(logs)).toEqual(once);
+    expect(new Set(once.map((e) => e.address))).toEqual(new Set([address.toLowerCase()]));
+    expect(once.map((e) => (e.args as { member: Hex }).member).slice(0, 4)).toEqual(members.map((m) => m.toLowerCase()));
+  });
+
   it('a non-canonical encoding still decodes through the strict decoder', () => {
     const decoder = createDecoder(1);
     const topics = encodeEventTopics({ abi: chamaEventsAbi, eventName: 'ChamaCreated', args: { chamaId: 9n, creator: member } }) as Hex[];

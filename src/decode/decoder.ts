@@ -21,8 +21,13 @@ type Args = ChamaEvent['args'];
  * topic0 is ours but that does not decode is not skipped: it is an error naming block, tx and
  * log index, because dropping it would make every projection silently wrong.
  */
-export function createDecoder(chainId: number): Decoder {
+export function createDecoder(chainId: number, { internLimit = INTERN_LIMIT }: { internLimit?: number } = {}): Decoder {
   const byTopic = new Map(chamaTopics.map((t, i) => [t, chamaEventsAbi[i]!]));
+  const values: InternedValues = {
+    address: interned((text) => text.toLowerCase() as Hex, internLimit),
+    chamaId: interned(uintTopic, internLimit),
+    account: interned(addressTopic, internLimit),
+  };
   let skipped = 0;
   return {
     get skipped() {
@@ -37,17 +42,42 @@ export function createDecoder(chainId: number): Decoder {
           skipped++;
           continue;
         }
-        out.push(decodeOne(chainId, log, item));
+        out.push(decodeOne(chainId, log, item, values));
       }
       return out;
     },
   };
 }
 
-function decodeOne(chainId: number, log: RpcLog, item: Item): ChamaEvent {
+/** Past this many values, an interning map starts again (a chain with more stays correct, a little slower). */
+const INTERN_LIMIT = 100_000;
+
+/**
+ * The value a topic or address text stands for, made once per distinct text. A contract's logs
+ * repeat a few thousand chamas and accounts: a hit is one lookup instead of new strings and a
+ * bigint per log (a fifth of the decoder's garbage), and hands the fold keys whose hashes V8 has
+ * already computed.
+ */
+function interned<T>(make: (text: string) => T | undefined, limit: number): (text: string | undefined) => T | undefined {
+  const known = new Map<string, T>();
+  return (text) => {
+    if (text === undefined) return undefined;
+    let value = known.get(text);
+    if (value === undefined) {
+      value = make(text);
+      if (value === undefined) return undefined;
+      if (known.size >= limit) known.clear();
+      known.set(text, value);
+    }
+    return value;
+  };
+}
+type InternedValues = { address: (text: string) => Hex | undefined; chamaId: (topic: string | undefined) => bigint | undefined; account: (topic: string | undefined) => Hex | undefined };
+
+function decodeOne(chainId: number, log: RpcLog, item: Item, values: InternedValues): ChamaEvent {
   const blockNumber = Number(log.blockNumber);
   const logIndex = Number(log.logIndex);
-  const args = fastArgs(item.name, log.topics, log.data) ?? slowArgs(chainId, { ...log, blockNumber, logIndex }, item);
+  const args = fastArgs(item.name, log.topics, log.data, values) ?? slowArgs(chainId, { ...log, blockNumber, logIndex }, item);
   return {
     chainId,
     blockNumber,
@@ -55,7 +85,7 @@ function decodeOne(chainId: number, log: RpcLog, item: Item): ChamaEvent {
     logIndex,
     txHash: log.transactionHash,
     txIndex: Number(log.transactionIndex),
-    address: log.address.toLowerCase() as Hex,
+    address: values.address(log.address)!,
     topics: log.topics as Hex[],
     data: log.data,
     event: item.name,
@@ -68,12 +98,13 @@ const word = (data: string, i: number) => BigInt(`0x${data.slice(2 + i * WORD, 2
 /** An indexed address topic: 12 zero bytes, then the address. */
 const addressTopic = (topic: string | undefined) => (topic && topic.length === 66 && topic.startsWith('0x000000000000000000000000') ? (`0x${topic.slice(26).toLowerCase()}` as Hex) : undefined);
 const uintTopic = (topic: string | undefined) => (topic && topic.length === 66 ? BigInt(topic) : undefined);
+const plainValues = { chamaId: uintTopic, account: addressTopic };
 
 /** The canonical encodings only; undefined sends the log to the strict generic decoder. */
-function fastArgs(name: Item['name'], topics: readonly Hex[], data: Hex): Args | undefined {
+function fastArgs(name: Item['name'], topics: readonly Hex[], data: Hex, values: Pick<InternedValues, 'chamaId' | 'account'> = plainValues): Args | undefined {
   if (topics.length !== 3) return undefined;
-  const chamaId = uintTopic(topics[1]);
-  const who = addressTopic(topics[2]);
+  const chamaId = values.chamaId(topics[1]);
+  const who = values.account(topics[2]);
   if (chamaId === undefined || who === undefined) return undefined;
   return fastDataArgs(name, chamaId, who, data);
 }
