@@ -60,8 +60,12 @@ const INTERN_LIMIT = 100_000;
  */
 function interned<T>(make: (text: string) => T | undefined, limit: number): (text: string | undefined) => T | undefined {
   const known = new Map<string, T>();
+  // The log before's, compared before hashing: a contract's address, a transaction's chama.
+  let lastText: string | undefined;
+  let lastValue: T | undefined;
   return (text) => {
     if (text === undefined) return undefined;
+    if (text === lastText) return lastValue;
     let value = known.get(text);
     if (value === undefined) {
       value = make(text);
@@ -69,6 +73,8 @@ function interned<T>(make: (text: string) => T | undefined, limit: number): (tex
       if (known.size >= limit) known.clear();
       known.set(text, value);
     }
+    lastText = text;
+    lastValue = value;
     return value;
   };
 }
