@@ -130,25 +130,37 @@ async function main() {
   try {
     let limitRpc = { events: info.events, seconds: NaN, perSecond: NaN };
     let maxBlockRange = values['max-block-range'] === 'auto' ? 500 : Number(values['max-block-range']);
+    // A ceiling is what the node or the server can do, so each is the best of a few runs: a
+    // single COPY of 1M rows measured anywhere from 72,000 to 156,000 rows/s on one host in one
+    // session (a checkpoint, another machine's load), and the target is half the lower ceiling.
+    const limitRuns = 3;
     if (want('limits')) {
-      log('limit_rpc: ranged eth_getLogs, 4 in parallel, not decoded');
-      const measured = await measureRpcLimit({ rpcUrl: anvil.rpcUrl, address: info.address, head: info.head });
-      if (measured.events !== info.events) throw new Error(`eth_getLogs returned ${measured.events} logs, the chain holds ${info.events}`);
-      limitRpc = measured;
-      log(`  ${Math.round(measured.perSecond)} events/s`);
-      const safe = safeBlockRange(measured.perBlock);
+      log(`limit_rpc: ranged eth_getLogs, 4 in parallel, not decoded (best of ${limitRuns})`);
+      let measured: Awaited<ReturnType<typeof measureRpcLimit>> | undefined;
+      for (let run = 0; run < limitRuns; run++) {
+        const m = await measureRpcLimit({ rpcUrl: anvil.rpcUrl, address: info.address, head: info.head });
+        if (m.events !== info.events) throw new Error(`eth_getLogs returned ${m.events} logs, the chain holds ${info.events}`);
+        log(`  ${Math.round(m.perSecond)} events/s`);
+        if (!measured || m.perSecond > measured.perSecond) measured = m;
+      }
+      limitRpc = measured!;
+      const safe = safeBlockRange(measured!.perBlock);
       if (values['max-block-range'] === 'auto') maxBlockRange = safe.blocks;
       log(`MAX_BLOCK_RANGE=${maxBlockRange} (densest ${safe.blocks}-block window: ${safe.maxLogs} logs)`);
     }
     let limitDb = { indexed: { seconds: NaN, perSecond: NaN }, bare: { seconds: NaN, perSecond: NaN } };
     if (want('limits')) {
-      log('limit_db: COPY into an empty events table (same indexes), and into a bare one');
-      const scratch = await createPostgresDatabase();
-      databases.push(scratch);
-      limitDb = await measureDbLimit(scratch, info.events);
-      log(`  ${Math.round(limitDb.indexed.perSecond)} rows/s with indexes, ${Math.round(limitDb.bare.perSecond)} rows/s bare`);
-      await dropPostgresDatabase(scratch);
-      databases.splice(databases.indexOf(scratch), 1);
+      log(`limit_db: COPY into an empty events table (same indexes), and into a bare one (best of ${limitRuns}, each in a new database)`);
+      for (let run = 0; run < limitRuns; run++) {
+        const scratch = await createPostgresDatabase();
+        databases.push(scratch);
+        const m = await measureDbLimit(scratch, info.events);
+        log(`  ${Math.round(m.indexed.perSecond)} rows/s with indexes, ${Math.round(m.bare.perSecond)} rows/s bare`);
+        if (!(m.indexed.perSecond <= limitDb.indexed.perSecond)) limitDb.indexed = m.indexed;
+        if (!(m.bare.perSecond <= limitDb.bare.perSecond)) limitDb.bare = m.bare;
+        await dropPostgresDatabase(scratch);
+        databases.splice(databases.indexOf(scratch), 1);
+      }
     }
 
     const databaseUrl = await createPostgresDatabase();
