@@ -101,6 +101,10 @@ function isRpcLog(v: unknown, before: Checked): v is RpcLog {
   }
   return ok;
 }
+/**
+ * The answer of eth_getLogs, checked in one pass; a failure names the first bad log. Around the
+ * same predicate, `z.array` of a custom schema spent more per log than the predicate itself.
+ */
 export const logsSchema = z.custom<RpcLog[]>().superRefine((v, ctx) => {
   if (!Array.isArray(v)) return void ctx.addIssue({ code: 'custom', message: 'not a list of logs' });
   const before: Checked = {};

@@ -60,9 +60,9 @@ type Element = string | number | bigint | null;
  * `unnest`. The server parses flat arrays about as fast as COPY text, far faster than JSON, and
  * unlike COPY the statement can be pipelined with the rest of the transaction (one round trip
  * for the whole batch). Works the same on PGlite. A `text[]` column (hex strings only) travels
- * ':'-joined, since unnest would flatten a two-dimensional array; null is NULL.
+ * ':'-joined, since unnest would flatten a two-dimensional array; null is NULL. `row` may hand
+ * back the same array each time: its values are copied out before the next call.
  */
-/** `row` may hand back the same array each time: its values are copied out before the next call. */
 export function appendRows<T>(table: string, columns: readonly Column[], items: readonly T[], row: (item: T) => readonly Value[]): BulkWrite | undefined {
   return arrayInsert(table, columns, items, row, '');
 }
