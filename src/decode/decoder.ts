@@ -55,8 +55,8 @@ const INTERN_LIMIT = 100_000;
 /**
  * The value a topic or address text stands for, made once per distinct text. A contract's logs
  * repeat a few thousand chamas and accounts: a hit is one lookup instead of new strings and a
- * bigint per log (a fifth of the decoder's garbage: 894 -> 688 MB over 1M events), and hands the fold keys whose hashes V8 has
- * already computed.
+ * bigint per log (the decoder's garbage over 1M events: 894 -> 688 MB), and hands the fold keys
+ * whose hashes V8 has already computed.
  */
 function interned<T>(make: (text: string) => T | undefined, limit: number): (text: string | undefined) => T | undefined {
   const known = new Map<string, T>();
