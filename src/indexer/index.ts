@@ -74,9 +74,11 @@ export type IndexerOptions = {
 /**
  * Rows of historical ranges sent and not yet written by the server: each holds its rows in
  * memory until then. With dense ranges (27k events in 2,000 blocks of the bench chain), two
- * such batches in flight took the peak RSS of a 1M backfill from 272 to 314 MB.
+ * such batches in flight took the peak RSS of a 1M backfill from 272 to 314 MB. Since the young
+ * generation is capped at 8 MB a semi-space, 16,000 (from 8,000) waits less on the server:
+ * three interleaved 1M pairs ran 0.5-4.4% faster, peak RSS 224-235 MB against 235-247.
  */
-const INFLIGHT_EVENTS = 8_000;
+const INFLIGHT_EVENTS = 16_000;
 /**
  * Historical ranges fetched ahead of the one being decoded. With batches that span ranges the
  * writer waited on anvil's answers more than on the server; a second range ahead took a 1M
