@@ -72,10 +72,9 @@ async function backfill(label: string, env: Record<string, string>, head: number
   const batchLog = path.join(dataDir, `backfill-${label}.ndjson`);
   writeFileSync(batchLog, '');
   child.onLine((line, at) => {
-    if (line.msg !== 'batch committed') appendFileSync(batchLog, `${JSON.stringify({ at_ms: Math.round(at - started), ...line })}\n`);
+    appendFileSync(batchLog, `${JSON.stringify({ at_ms: Math.round(at - started), ...line })}\n`);
     if (line.msg === 'event indexes deferred until the backfill catches up') deferred = true;
     if (line.msg !== 'batch committed') return;
-    appendFileSync(batchLog, `${JSON.stringify(line)}\n`);
     firstBatchAt ??= at;
     done += Number(line.events);
     batches++;
