@@ -94,7 +94,7 @@ async function backfill(label: string, env: Record<string, string>, head: number
     const last = indexes && indexes.at > lastBatch.at ? indexes : lastBatch;
     const m = memoryOf(child.pid);
     if (m) peak = Math.max(peak, m.peakMb);
-    const perEvent = (seconds: number) => Math.round((seconds * 1e6) / done);
+    const perEvent = (seconds: number) => Math.round((seconds * 1e7) / done) / 10;
     const cpu = { indexer: perEvent(cpuSecondsOf(child.pid)), postgres: perEvent(cpuSecondsOfAll('postgres') - cpuBefore.postgres), anvil: perEvent(cpuSecondsOf(anvilPid) - cpuBefore.anvil) };
     const seconds = (last.at - started) / 1000;
     const indexingSeconds = (last.at - (firstBatchAt ?? started)) / 1000;

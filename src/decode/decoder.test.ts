@@ -65,6 +65,26 @@ describe('decoder', () => {
     expect(createDecoder(1).decode([log(topics, data)])[0]!.args).toMatchObject({ amount: 1n, round: 2n, timestamp: 3n });
   });
 
+  it('small words, read in place, are the same numbers in either case of hex, and a stray character is an error', () => {
+    const topics = encodeEventTopics({ abi: chamaEventsAbi, eventName: 'ContributionMade', args: { chamaId: 3n, contributor: member } }) as Hex[];
+    // Around the 48 bits read in place, and in upper case, as a node may write hex.
+    const small = fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 48n - 1n }), fc.bigInt({ min: 2n ** 48n - 2n, max: 2n ** 48n + 2n }), fc.constantFrom(0n, 15n, 16n, 2n ** 52n));
+    fc.assert(
+      fc.property(small, small, small, fc.boolean(), (a, b, c, upper) => {
+        const data = encodeAbiParameters([{ type: 'uint256' }, { type: 'uint256' }, { type: 'uint256' }], [a, b, c]);
+        const written = (upper ? `0x${data.slice(2).toUpperCase()}` : data) as Hex;
+        expect(createDecoder(1).decode([log(topics, written)])[0]!.args).toMatchObject({ amount: a, round: b, timestamp: c });
+      }),
+      { numRuns: 300 },
+    );
+    const data = encodeAbiParameters([{ type: 'uint256' }, { type: 'uint256' }, { type: 'uint256' }], [1n, 2n, 3n]);
+    // A control character whose code, with the case bit set, would read as a digit.
+    for (const stray of ['\u0010', '\u0019', 'g', 'G', '@', '`']) {
+      const bad = `${data.slice(0, 2 + 64 + 60)}${stray}${data.slice(2 + 64 + 61)}` as Hex;
+      expect(() => createDecoder(1).decode([log(topics, bad, 9)])).toThrow(DecodeError);
+    }
+  });
+
   it('the fast path decodes exactly what viem decodes (random arguments, any string)', () => {
     const decoder = createDecoder(1);
     const uint = fc.bigInt({ min: 0n, max: 2n ** 256n - 1n });

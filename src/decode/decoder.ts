@@ -100,7 +100,27 @@ function decodeOne(chainId: number, log: RpcLog, item: Item, values: InternedVal
 }
 
 const WORD = 64;
-const word = (data: string, i: number) => BigInt(`0x${data.slice(2 + i * WORD, 2 + (i + 1) * WORD)}`);
+/** The leading hex digits of a word whose value fits in the 12 digits after them (48 bits). */
+const SMALL_WORD_ZEROS = '0'.repeat(WORD - 12);
+/**
+ * The `i`th 32-byte word of `data` as a bigint. Amounts, rounds, timestamps and lengths are small:
+ * their last 12 digits are read in place, with no slice, no `0x…` copy and no string for `BigInt`
+ * to parse (three words of a contribution were about 500 bytes of garbage; the backfill's main
+ * thread spent a fifth of its time collecting). A digit that is not hex throws the SyntaxError
+ * that `BigInt` would, which sends the log to the strict decoder.
+ */
+function word(data: string, i: number): bigint {
+  const start = 2 + i * WORD;
+  if (!data.startsWith(SMALL_WORD_ZEROS, start) || data.length < start + WORD) return BigInt(`0x${data.slice(start, start + WORD)}`);
+  let value = 0;
+  for (let j = start + WORD - 12; j < start + WORD; j++) {
+    const c = data.charCodeAt(j);
+    const digit = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1;
+    if (digit < 0) throw new SyntaxError(`not a hex digit at ${j} of the log's data`);
+    value = value * 16 + digit;
+  }
+  return BigInt(value);
+}
 /** An indexed address topic: 12 zero bytes, then the address. */
 const addressTopic = (topic: string | undefined) => (topic && topic.length === 66 && topic.startsWith('0x000000000000000000000000') ? (`0x${topic.slice(26).toLowerCase()}` as Hex) : undefined);
 const uintTopic = (topic: string | undefined) => (topic && topic.length === 66 ? BigInt(topic) : undefined);
