@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { chamaEventsAbi, chamaTopics } from '../src/decode/abi.ts';
 import { createDecoder } from '../src/decode/decoder.ts';
 import { createRpc, logsSchema, type RpcLog } from '../src/rpc/client.ts';
-import { eventRows, toRecord } from '../src/store/events.ts';
+import { eventCopy, eventRows, toRecord } from '../src/store/events.ts';
 import { createWorkingSet, foldEvents, touchedKeys } from '../src/projections/fold.ts';
 import { projectionWrites } from '../src/projections/persist.ts';
 import { startBenchAnvil } from './anvil.ts';
@@ -91,6 +91,7 @@ time('COPY text lines for the same records', () =>
 
 // The indexer's own stages, on the same events, as the backfill runs them per batch.
 time('eventRows: the events INSERT (store/events.ts)', () => decoded.map((d) => eventRows(d)));
+time('eventCopy: the events COPY data (store/events.ts)', () => decoded.map((d) => eventCopy(d)));
 time('touchedKeys (projections/fold.ts)', () => decoded.map((d) => touchedKeys(d)));
 const foldAll = () => {
   const ws = createWorkingSet();

@@ -108,6 +108,72 @@ describe.each(['postgres', 'pglite'] as const)('writer transactions on %s', (kin
     expect(await countEvents(db.orm, chainId)).toBe(first.length);
   });
 
+  describe.runIf(kind === 'postgres')('COPY on an open transaction', () => {
+    const copyT = 'COPY t (k, v) FROM STDIN';
+    const lines = (from: number, to: number) => Buffer.from(Array.from({ length: to - from + 1 }, (_, i) => `${from + i}\tcopied\n`).join(''));
+    const keys = async (from: number, to: number) => (await rows<{ k: number }>(db.orm, sql`SELECT k FROM t WHERE k BETWEEN ${from} AND ${to} ORDER BY k`)).map((r) => r.k);
+
+    it('rows written over several writes commit with the statements sent before and after it, in order', async () => {
+      const tx = db.begin();
+      void tx.send([sql`INSERT INTO t VALUES (100, 'before')`]);
+      const copy = tx.copy(copyT);
+      await copy.write(lines(101, 150));
+      await copy.write(lines(151, 199));
+      expect(() => tx.send([sql`SELECT 1`])).toThrow(/COPY is open/);
+      void copy.end();
+      const [[counted]] = (await tx.commit([sql`SELECT count(*)::int AS n FROM t WHERE k BETWEEN 100 AND 199`])) as [[{ n: number }]];
+      expect(counted).toEqual({ n: 100 });
+      expect(await keys(100, 199)).toHaveLength(100);
+    });
+
+    it('a row the server refuses fails the COPY and commits nothing; the next transaction runs', async () => {
+      const tx = db.begin();
+      void tx.send([sql`INSERT INTO t VALUES (200, 'lost')`]);
+      const copy = tx.copy(copyT);
+      // 1 is already in t: the server stops the COPY there and ignores the rest of its data.
+      const writes = [copy.write(lines(201, 210)), copy.write(Buffer.from('1\tduplicate\n')), copy.write(lines(211, 220))];
+      const ended = copy.end();
+      await expect(tx.commit([sql`INSERT INTO t VALUES (221, 'lost')`])).rejects.toThrow(/duplicate key/);
+      await expect(ended).rejects.toThrow(/duplicate key/);
+      await Promise.allSettled(writes);
+      await transaction([sql`INSERT INTO t VALUES (222, 'next')`]);
+      expect(await keys(200, 229)).toEqual([222]);
+    });
+
+    it('a transaction given up while its COPY is open commits nothing, and the connection goes on', async () => {
+      const tx = db.begin();
+      const copy = tx.copy(copyT);
+      await copy.write(lines(300, 310));
+      const behind = transaction([sql`INSERT INTO t VALUES (320, 'behind')`]);
+      await tx.rollback();
+      await behind;
+      expect(await keys(300, 329)).toEqual([320]);
+      // Given up before the server even asked for the data.
+      const early = db.begin();
+      void early.copy(copyT).write(lines(330, 335)).catch(() => {});
+      await early.rollback();
+      await transaction([sql`INSERT INTO t VALUES (340, 'after')`]);
+      expect(await keys(330, 349)).toEqual([340]);
+    });
+
+    it('a connection killed during a COPY fails that transaction only', async () => {
+      const tx = db.begin();
+      const copy = tx.copy(copyT);
+      await copy.write(lines(400, 410));
+      const after = transaction([sql`INSERT INTO t VALUES (420, 'after')`]);
+      const admin = postgres(db.url!, { max: 1, onnotice: () => {} });
+      try {
+        await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'COPY t %'`;
+      } finally {
+        await admin.end();
+      }
+      await expect(copy.write(lines(411, 412)).then(() => copy.end())).rejects.toThrow();
+      await expect(tx.commit([])).rejects.toThrow();
+      await after;
+      expect(await keys(400, 429)).toEqual([420]);
+    });
+  });
+
   it.runIf(kind === 'postgres')('a connection killed after a failed statement, with more queued behind in the driver, settles everything', async () => {
     // The failed statement ends the wait for results at once; the statements after it (first
     // use of each: the driver sends them one per round trip), the ROLLBACK and the next

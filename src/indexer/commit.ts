@@ -4,17 +4,18 @@ import type { ChamaEvent } from '../decode/event.ts';
 import type { BlockHeader } from '../rpc/client.ts';
 import { refold } from '../projections/engine.ts';
 import type { LiveProjections } from '../projections/live.ts';
-import type { BulkWrite } from '../store/bulk.ts';
+import type { BulkWrite, CopyWrite } from '../store/bulk.ts';
 import { blocksInsert, blocksPrune, cursorMove, deleteBlocksAbove, moveCursor, type BlockRef, type Cursor } from '../store/chain-state.ts';
 import { rows, type Db } from '../store/db.ts';
-import { eventColumns, eventRows, fromRecord, type EventRecord } from '../store/events.ts';
+import type { CopySink } from '../store/pipeline.ts';
+import { eventColumns, eventWrite, fromRecord, type EventRecord } from '../store/events.ts';
 
 /**
  * A batch's rows, rendered ahead of its transaction: the events, and the projection changes
  * folded onto the writer's live copy of the aggregates.
  */
-export async function prepareBatch(db: Db, live: LiveProjections, chainId: number, events: readonly ChamaEvent[]): Promise<BulkWrite[]> {
-  const rows = eventRows(events);
+export async function prepareBatch(db: Db, live: LiveProjections, chainId: number, events: readonly ChamaEvent[]): Promise<BatchWrite[]> {
+  const rows = eventWrite(db.kind, events);
   return [...(rows ? [rows] : []), ...(await live.prepare(db.orm, chainId, events))];
 }
 
@@ -22,7 +23,7 @@ export async function prepareBatch(db: Db, live: LiveProjections, chainId: numbe
  * One batch, one transaction: events, block hashes, projection changes and the cursor commit
  * together, so a crash at any instant leaves the database at the end of the previous batch.
  */
-export async function commitBatch(db: Db, args: { chainId: number; eventCount: number; writes: readonly BulkWrite[]; headers: readonly BlockHeader[]; from: Cursor | undefined; finalized: number; relaxed?: boolean }): Promise<{ cursor: Cursor; timings: CommitTimings }> {
+export async function commitBatch(db: Db, args: { chainId: number; eventCount: number; writes: readonly BatchWrite[]; headers: readonly BlockHeader[]; from: Cursor | undefined; finalized: number; relaxed?: boolean }): Promise<{ cursor: Cursor; timings: CommitTimings }> {
   const batch = beginBatch(db, args);
   // A failure here is the commit's too, and thrown there.
   batch.add(args.writes, args.headers, args.eventCount).catch(() => {});
@@ -42,9 +43,14 @@ export async function commitBatch(db: Db, args: { chainId: number; eventCount: n
  * included, so the indexer fetches those finalized blocks again. Nothing is duplicated, nothing
  * the chain can still change is at stake, and each commit saves a disk flush.
  */
+export type BatchWrite = BulkWrite | CopyWrite;
 export type BatchTransaction = {
-  /** Sends a range's rows and block headers now; settles when the server has written them. */
-  add(writes: readonly BulkWrite[], headers: readonly BlockHeader[], events: number): Promise<void>;
+  /**
+   * Sends a range's rows and block headers now; settles when the server has written them, or
+   * (COPY rows) when they are on their way to it. Statements given while a COPY is open wait for
+   * `commit`.
+   */
+  add(writes: readonly BatchWrite[], headers: readonly BlockHeader[], events: number): Promise<void>;
   /** Sends the last writes, moves the cursor from `from` to the last header added, and commits; rejects (and commits nothing) if any statement of the batch failed. */
   commit(writes: readonly BulkWrite[], finalized: number): Promise<{ cursor: Cursor; timings: CommitTimings }>;
   rollback(): Promise<void>;
@@ -60,11 +66,25 @@ export function beginBatch(db: Db, args: { chainId: number; from: Cursor | undef
   void tx.send([sql`SELECT set_config('plan_cache_mode', 'force_generic_plan', true)${relaxed ? sql`, set_config('synchronous_commit', 'off', true)` : sql``}`]);
   let events = 0;
   let tip: BlockHeader | undefined;
+  /** The batch's COPY, open from its first COPY rows to its commit; the block headers given meanwhile. */
+  let copy: CopySink | undefined;
+  const headersAfterCopy: BlockHeader[] = [];
+  const deferred: BulkWrite[] = [];
   return {
     async add(writes, headers, count) {
       events += count;
       tip = headers[headers.length - 1] ?? tip;
-      await tx.send([...writes.map((w) => w.sql), blocksInsert(chainId, headers)].filter((s) => s !== undefined));
+      const copied = writes.filter((w): w is CopyWrite => 'copy' in w);
+      const statements = writes.filter((w): w is BulkWrite => 'sql' in w);
+      if (copied.length > 0 && copied.some((w) => w.copy !== copied[0]!.copy)) throw new Error('one COPY per batch: rows of another table cannot be copied in');
+      copy ??= copied[0] && tx.copy(copied[0].copy);
+      if (copy) {
+        headersAfterCopy.push(...headers);
+        deferred.push(...statements);
+        await Promise.all(copied.map((w) => copy!.write(w.data)));
+        return;
+      }
+      await tx.send([...statements.map((w) => w.sql), blocksInsert(chainId, headers)].filter((s) => s !== undefined));
     },
     async commit(writes, finalized) {
       if (!tip) {
@@ -76,7 +96,15 @@ export function beginBatch(db: Db, args: { chainId: number; from: Cursor | undef
       // nothing of the batch commits. The cursor's own hash stays: the next batch's first parent
       // hash is checked against it.
       const cursor = cursorMove(chainId, from, { ...to, finalizedBlock: finalized, eventsDelta: events });
-      const statements = [...writes.map((w) => w.sql), cursor.statement, blocksPrune(chainId, Math.min(finalized, to.blockNumber))].filter((s) => s !== undefined);
+      // Ending the COPY is not waited for here: what follows goes out once it has ended.
+      if (copy) void copy.end().catch(() => {});
+      const statements = [
+        ...deferred.map((w) => w.sql),
+        blocksInsert(chainId, headersAfterCopy),
+        ...writes.map((w) => w.sql),
+        cursor.statement,
+        blocksPrune(chainId, Math.min(finalized, to.blockNumber)),
+      ].filter((s) => s !== undefined);
       const started = performance.now();
       let written = started;
       await tx.commit(statements, (results) => {

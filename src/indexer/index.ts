@@ -14,7 +14,7 @@ import type { Db } from '../store/db.ts';
 import { createLiveProjections } from '../projections/live.ts';
 import { createStatistics } from '../store/statistics.ts';
 import { buildDeferredIndexes, deferEventIndexes } from '../store/event-indexes.ts';
-import { eventRows } from '../store/events.ts';
+import { eventWrite } from '../store/events.ts';
 import { beginBatch, commitBatch, prepareBatch, rewind, type BatchTransaction, type CommitTimings } from './commit.ts';
 
 export type IndexerState = 'starting' | 'syncing' | 'live' | 'paused' | 'error';
@@ -263,7 +263,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
           }
           const count = events.length;
           countTypes(events, batch.eventTypes);
-          const rows = eventRows(events);
+          const rows = eventWrite(db.kind, events);
           // Nor do the events outlive the fold (the rows hold what the server needs).
           await live.fold(db.orm, chainId, events);
           const preparedAt = performance.now();

@@ -51,6 +51,8 @@ function toJson(records: readonly object[]): string {
  * rows while batch N commits, so the transaction itself only ships bytes.
  */
 export type BulkWrite = { table: string; sql: SQL };
+/** Rows for `COPY … FROM STDIN` in text format (PostgreSQL's writer: `indexer/commit.ts`). */
+export type CopyWrite = { table: string; copy: string; data: Buffer };
 
 export type Value = string | number | bigint | readonly string[] | null;
 type Element = string | number | bigint | null;

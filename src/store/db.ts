@@ -155,6 +155,10 @@ function bufferedTransaction(orm: Orm): OpenTransaction {
   };
   return {
     send,
+    copy() {
+      // PGlite reads COPY data from a file it is handed, not from the session: its writes are INSERTs.
+      throw new Error('PGlite runs no COPY FROM STDIN: write these rows with an INSERT');
+    },
     async commit(statements, verify) {
       const last = send(statements);
       end();
