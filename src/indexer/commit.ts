@@ -8,14 +8,17 @@ import type { BulkWrite, CopyWrite } from '../store/bulk.ts';
 import { blocksInsert, blocksPrune, cursorMove, deleteBlocksAbove, moveCursor, type BlockRef, type Cursor } from '../store/chain-state.ts';
 import { rows, type Db } from '../store/db.ts';
 import type { CopySink } from '../store/pipeline.ts';
-import { eventColumns, eventWrite, fromRecord, type EventRecord } from '../store/events.ts';
+import { eventColumns, eventRows, fromRecord, type EventRecord } from '../store/events.ts';
 
 /**
- * A batch's rows, rendered ahead of its transaction: the events, and the projection changes
- * folded onto the writer's live copy of the aggregates.
+ * A live batch's rows, rendered ahead of its transaction: the events, and the projection changes
+ * folded onto the writer's live copy of the aggregates. The events go by INSERT, not COPY: a
+ * COPY's end is a small write of its own, which the connection's socket holds back until the
+ * server acknowledges the data before it (Nagle's algorithm against a delayed ACK); live
+ * latency went from p50 107 / p99 222 ms to 205 / 301 ms with it (bench, poll 200 ms).
  */
 export async function prepareBatch(db: Db, live: LiveProjections, chainId: number, events: readonly ChamaEvent[]): Promise<BatchWrite[]> {
-  const rows = eventWrite(db.kind, events);
+  const rows = eventRows(events);
   return [...(rows ? [rows] : []), ...(await live.prepare(db.orm, chainId, events))];
 }
 
