@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendRows, runBulk, upsertRows } from '../src/store/bulk.ts';
 import { rows } from '../src/store/db.ts';
-import { eventsOfChamas, insertEvents, transfersOfChama } from '../src/store/events.ts';
+import { eventCopy, eventsOfChamas, insertEvents, transfersOfChama } from '../src/store/events.ts';
 import { createTestDb, type TestDb } from './helpers/db.ts';
 import { encodeLog, synthesize } from './helpers/synthetic.ts';
 
@@ -35,6 +35,35 @@ describe.each(['postgres', 'pglite'] as const)('bulk writes on %s', (kind) => {
     const stored = await rows<{ log_index: number; topics: string[] | null }>(db.orm, sql`SELECT log_index, topics FROM events WHERE chain_id = 6 ORDER BY block_number, log_index`);
     expect(stored.map((r) => r.topics)).toEqual([null, null, odd.topics]);
     expect(await eventsOfChamas(db.orm, 6, [{ address: odd.address, chamaId: odd.args.chamaId }])).toEqual(events);
+  });
+
+  it.runIf(kind === 'postgres')('events copied in (the backfill writer) are stored exactly as the INSERT stores them', async () => {
+    const story = (chainId: number) => {
+      const { events } = synthesize([{ kind: 'create', pick: 0, size: 0 }, { kind: 'join', pick: 0, size: 1 }, { kind: 'join', pick: 0, size: 2 }, { kind: 'contribute', pick: 0, size: 0 }], { chainId, firstBlock: 1, fork: 'copy-in' });
+      // Topics that are not the canonical ones are stored: they go as an array in the COPY text.
+      const odd = events[2]!;
+      if (odd.event !== 'MemberJoined') throw new Error('expected a join');
+      odd.args.member = '0x00000000000000000000000000000000000000ab';
+      Object.assign(odd, encodeLog(odd));
+      odd.topics = [odd.topics[0]!, odd.topics[1]!, odd.topics[2]!.replace(/ab$/, 'AB') as `0x${string}`];
+      return events;
+    };
+    const copied = story(41);
+    const tx = db.begin();
+    const write = eventCopy(copied)!;
+    const copy = tx.copy(write.copy);
+    await copy.write(write.data);
+    void copy.end();
+    await tx.commit([]);
+    await db.orm.transaction((t) => insertEvents(t, story(42)));
+    const stored = (chainId: number) =>
+      rows(db.orm, sql`SELECT block_number, block_hash, log_index, tx_hash, tx_index, address, event, chama_id::text, account, topics, data FROM events WHERE chain_id = ${chainId} ORDER BY block_number, log_index`);
+    const byCopy = await stored(41);
+    expect(byCopy).toHaveLength(copied.length);
+    expect(byCopy).toEqual(await stored(42));
+    expect((byCopy[2] as { topics: string[] | null }).topics).toEqual(copied[2]!.topics);
+    const created = copied[0]!;
+    expect(await eventsOfChamas(db.orm, 41, [{ address: created.address, chamaId: created.args.chamaId }])).toEqual(copied);
   });
 
   it("a chama's contributions come from its events, filtered by round (in any hex case), account and position", async () => {
