@@ -184,7 +184,16 @@ describe.each(['postgres', 'pglite'] as const)('writer transactions on %s', (kin
     await new Promise((resolve) => setTimeout(resolve, 50));
     const admin = postgres(db.url!, { max: 1, onnotice: () => {} });
     try {
-      await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'SELECT $1::int AS n%'`;
+      const killed = (await admin<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'SELECT $1::int AS n%' AND pg_terminate_backend(pid)`).map((r) => r.pid);
+      // The kill takes effect asynchronously: if the transactions were already through, the
+      // killed session may be back in the pool, and the next transaction must not be handed it
+      // before the driver has seen it close.
+      for (let i = 0; i < 100; i++) {
+        const [still] = await admin<{ left: number }[]>`SELECT count(*)::int AS left FROM pg_stat_activity WHERE pid = ANY(${killed})`;
+        if (still!.left === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
     } finally {
       await admin.end();
     }
