@@ -1,10 +1,31 @@
 import { sql } from 'drizzle-orm';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendRows, runBulk, upsertRows } from '../src/store/bulk.ts';
 import { rows } from '../src/store/db.ts';
+import { eventAccount } from '../src/decode/event.ts';
 import { eventCopy, eventsOfChamas, insertEvents, transfersOfChama } from '../src/store/events.ts';
 import { createTestDb, type TestDb } from './helpers/db.ts';
 import { encodeLog, synthesize } from './helpers/synthetic.ts';
+
+describe('COPY rows of events', () => {
+  it('hold each number in decimal and each chama id in its own row, whatever the sizes and repeats', () => {
+    const { events } = synthesize([{ kind: 'create', pick: 0, size: 0 }, { kind: 'join', pick: 0, size: 1 }], { chainId: 1, firstBlock: 1, fork: 'digits' });
+    const joined = events[1]!;
+    const count = fc.oneof(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 2 ** 32 }), fc.maxSafeNat());
+    const row = fc.record({ chainId: count, blockNumber: count, logIndex: count, txIndex: count, chamaId: fc.oneof(fc.bigInt({ min: 0n, max: 3n }), fc.bigInt({ min: 0n, max: 2n ** 256n - 1n })) });
+    fc.assert(
+      fc.property(fc.array(row, { minLength: 1, maxLength: 6 }), (values) => {
+        const rows = values.map(({ chamaId, ...position }) => ({ ...joined, ...position, args: { ...joined.args, chamaId } }) as typeof joined);
+        const lines = eventCopy(rows)!.data.toString('latin1').split('\n');
+        expect(lines.pop()).toBe('');
+        expect(lines.map((l) => l.split('\t'))).toEqual(
+          rows.map((e) => [String(e.chainId), String(e.blockNumber), e.blockHash, String(e.logIndex), e.txHash, String(e.txIndex), e.address, e.event, String(e.args.chamaId), eventAccount(e), '\\N', e.data]),
+        );
+      }),
+    );
+  });
+});
 
 describe.each(['postgres', 'pglite'] as const)('bulk writes on %s', (kind) => {
   let db: TestDb;

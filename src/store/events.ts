@@ -135,7 +135,7 @@ const copyEvents = `COPY events (${eventColumns.map(([n]) => `"${n}"`).join(', '
 /**
  * `eventRows` in COPY's text format: tab-separated, `\N` for NULL, written straight into the
  * bytes the connection sends (1.1-1.35 µs an event against 1.75-1.8 for the same text joined into
- * a string and then encoded). Nothing needs escaping: numbers, the event's name from the ABI, and
+ * a string and then encoded; less since, see `writeUint`). Nothing needs escaping: numbers, the event's name from the ABI, and
  * hex strings that the RPC boundary validated (rpc/client.ts) hold no tab, newline or backslash,
  * and all of it is ASCII.
  */
@@ -146,34 +146,51 @@ export function eventCopy(events: readonly ChamaEvent[]): CopyWrite | undefined 
   const topics = new Array<string>(events.length);
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
-    topics[i] = hasCanonicalTopics(e) ? '\\N' : `{${e.topics.join(',')}}`;
+    topics[i] = hasCanonicalTopics(e) ? NULL : `{${e.topics.join(',')}}`;
     size += 4 * 17 + 79 + 12 + e.blockHash.length + e.txHash.length + e.address.length + e.event.length + 42 + topics[i]!.length + e.data.length;
   }
   const out = Buffer.allocUnsafe(size) as Latin1Buffer;
   let o = 0;
+  // Values that repeat from one event to the next are made into text once: the contract's
+  // address with the event's name, the chama id.
+  let address = '';
+  let event = '';
+  let addressEvent = '';
+  let chamaId: bigint | undefined;
+  let chamaIdText = '';
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
-    o += out.latin1Write(String(e.chainId), o);
+    o = writeUint(out, o, e.chainId);
     out[o++] = TAB;
-    o += out.latin1Write(String(e.blockNumber), o);
+    o = writeUint(out, o, e.blockNumber);
     out[o++] = TAB;
     o += out.latin1Write(e.blockHash, o);
     out[o++] = TAB;
-    o += out.latin1Write(String(e.logIndex), o);
+    o = writeUint(out, o, e.logIndex);
     out[o++] = TAB;
     o += out.latin1Write(e.txHash, o);
     out[o++] = TAB;
-    o += out.latin1Write(String(e.txIndex), o);
+    o = writeUint(out, o, e.txIndex);
     out[o++] = TAB;
-    o += out.latin1Write(e.address, o);
-    out[o++] = TAB;
-    o += out.latin1Write(e.event, o);
-    out[o++] = TAB;
-    o += out.latin1Write(String(e.args.chamaId), o);
+    if (e.address !== address || e.event !== event) {
+      address = e.address;
+      event = e.event;
+      addressEvent = `${address}\t${event}\t`;
+    }
+    o += out.latin1Write(addressEvent, o);
+    if (e.args.chamaId !== chamaId) {
+      chamaId = e.args.chamaId;
+      chamaIdText = String(chamaId);
+    }
+    o += out.latin1Write(chamaIdText, o);
     out[o++] = TAB;
     o += out.latin1Write(eventAccount(e), o);
     out[o++] = TAB;
-    o += out.latin1Write(topics[i]!, o);
+    const t = topics[i]!;
+    if (t === NULL) {
+      out[o++] = BACKSLASH;
+      out[o++] = N;
+    } else o += out.latin1Write(t, o);
     out[o++] = TAB;
     o += out.latin1Write(e.data, o);
     out[o++] = NEWLINE;
@@ -189,6 +206,31 @@ export function eventCopy(events: readonly ChamaEvent[]): CopyWrite | undefined 
 type Latin1Buffer = Buffer & { latin1Write(text: string, offset: number): number };
 const TAB = 9;
 const NEWLINE = 10;
+const BACKSLASH = 92;
+const N = 78;
+const NULL = '\\N';
+
+/**
+ * The decimal digits of a non-negative safe integer, written at `o`; returns the offset after
+ * them, instead of `String(n)` and a `latin1Write` of it: a string and a native call for each of
+ * four numbers a row. With the repeated values of `eventCopy` made into text once, its rows of
+ * the bench chain's first 346k events took 0.84-0.93 µs an event against 1.11-1.16 (the two
+ * versions interleaved in one process, best of 6; the same bytes).
+ */
+function writeUint(out: Buffer, o: number, n: number): number {
+  if (n < 10) {
+    out[o] = 48 + n;
+    return o + 1;
+  }
+  let end = o + 1;
+  for (let m = n; m >= 10; m = Math.floor(m / 10)) end++;
+  for (let p = end - 1; p >= o; p--) {
+    const q = Math.floor(n / 10);
+    out[p] = 48 + (n - q * 10);
+    n = q;
+  }
+  return end;
+}
 
 const addressPadding = '0x000000000000000000000000';
 
