@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RetryableError } from '../src/common/errors.ts';
 import { createRpc, RangeTooLargeError } from '../src/rpc/client.ts';
 import { silent } from './helpers/indexing.ts';
 
@@ -45,6 +47,22 @@ describe('rpc client', () => {
         if (req.url === '/malformed-shared') logs[150] = { ...log(150), topics: [`0x${'g'.repeat(64)}`], address: `0x${'G'.repeat(40)}` };
         if (req.url === '/not-a-list') return res.end(JSON.stringify({ jsonrpc: '2.0', id: call.id, result: { logs } }));
         const answer = JSON.stringify({ jsonrpc: '2.0', id: call.id, result: logs });
+        const encode = { '/gzip': gzipSync, '/deflate': deflateSync, '/br': brotliCompressSync }[req.url ?? ''];
+        if (encode) {
+          res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': req.url!.slice(1) });
+          return res.end(encode(answer));
+        }
+        if (req.url === '/unavailable') {
+          res.writeHead(503, { 'content-type': 'text/plain' });
+          return res.end('try again later');
+        }
+        if (req.url === '/stall') return; // never answers
+        if (req.url === '/cut') {
+          // Headers and half the body, then the connection is gone.
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) });
+          res.write(answer.slice(0, answer.length >> 1));
+          return setTimeout(() => res.socket?.destroy(), 20);
+        }
         if (req.url === '/chunked') {
           res.writeHead(200, { 'content-type': 'application/json' });
           for (let i = 0; i < answer.length; i += 4096) res.write(answer.slice(i, i + 4096));
@@ -63,13 +81,39 @@ describe('rpc client', () => {
     return new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  const logsFrom = (path: string, maxResponseBytes?: number) =>
-    createRpc({ urls: [`${url}${path}`], logger: silent, retries: 0, ...(maxResponseBytes ? { maxResponseBytes } : {}) }).logs({ addresses: ['0x5fbdb2315678afecb367f032d93f642f64180aa3'], topics: [`0x${'1'.repeat(64)}`], from: 1, to: 1 });
+  const logsFrom = (path: string, maxResponseBytes?: number, timeoutMs?: number) =>
+    createRpc({ urls: [`${url}${path}`], logger: silent, retries: 0, ...(maxResponseBytes ? { maxResponseBytes } : {}), ...(timeoutMs ? { timeoutMs } : {}) }).logs({ addresses: ['0x5fbdb2315678afecb367f032d93f642f64180aa3'], topics: [`0x${'1'.repeat(64)}`], from: 1, to: 1 });
 
   it.each(['/', '/chunked'])('reads an answer within the cap whole (%s)', async (path) => {
     const logs = await logsFrom(path);
     expect(logs).toHaveLength(200);
     expect(logs[199]).toMatchObject({ logIndex: '0xc7', blockNumber: '0x1', transactionIndex: '0x0' });
+  });
+
+  it.each(['/gzip', '/deflate', '/br'])('reads a compressed answer (%s)', async (path) => {
+    const logs = await logsFrom(path);
+    expect(logs).toHaveLength(200);
+    expect(logs[199]).toMatchObject({ logIndex: '0xc7' });
+  });
+
+  it('caps a compressed answer by its decompressed size', async () => {
+    const error = await logsFrom('/gzip', 10_000).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RangeTooLargeError);
+  });
+
+  it.each([
+    ['/unavailable', /HTTP 503/],
+    ['/cut', /aborted|ECONNRESET|socket hang up/],
+  ])('takes a failed answer for a transient failure to retry (%s)', async (path, message) => {
+    const error = await logsFrom(path, undefined, 300).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RetryableError);
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it('takes a log range that times out for one to split', async () => {
+    const error = await logsFrom('/stall', undefined, 300).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RangeTooLargeError);
+    expect((error as Error).message).toMatch(/took too long/);
   });
 
   it.each(['/', '/chunked'])('refuses an answer over the cap as a log range to split (%s)', async (path) => {

@@ -1,9 +1,9 @@
-import { isAscii } from 'node:buffer';
-import { createPublicClient, fallback, http, webSocket, numberToHex, ResponseBodyTooLargeError, type Hex, type PublicClient, type Transport } from 'viem';
+import { createPublicClient, fallback, http, webSocket, numberToHex, type Hex, type PublicClient, type Transport } from 'viem';
 import { z } from 'zod';
 import { RetryableError, FatalError, IndexerError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { withRetry } from '../common/retry.ts';
+import { nodeFetch } from './http-fetch.ts';
 import { redactUrl } from '../store/db.ts';
 
 export type BlockHeader = { number: number; hash: Hex; parentHash: Hex; timestamp: number };
@@ -125,7 +125,7 @@ const transient =
  */
 export function createRpc(args: { urls: readonly string[]; logger: Logger; timeoutMs?: number; retries?: number; maxResponseBytes?: number }): Rpc {
   const { urls, logger, timeoutMs = 30_000, retries = 6, maxResponseBytes = 64 * 1024 * 1024 } = args;
-  const fetchFn = cappedFetch(maxResponseBytes);
+  const fetchFn = nodeFetch(maxResponseBytes);
   const transports: Transport[] = urls.map((url) => (url.startsWith('ws') ? webSocket(url, { retryCount: 0, timeout: timeoutMs }) : http(url, { retryCount: 0, timeout: timeoutMs, fetchFn, maxResponseBodySize: false })));
   const client = createPublicClient({ transport: transports.length === 1 ? transports[0]! : fallback(transports, { retryCount: 0 }), cacheTime: 0, pollingInterval: 1000 }) as PublicClient;
   const stats: RpcStats = { requests: 0, errors: 0, byMethod: new Map() };
@@ -209,53 +209,6 @@ export function createRpc(args: { urls: readonly string[]; logger: Logger; timeo
       return request('eth_getLogs', [{ address: addresses, topics: topic1 ? [topics, topic1] : [topics], fromBlock: numberToHex(from), toBlock: numberToHex(to) }], logsSchema, true);
     },
   };
-}
-
-/**
- * fetch, with the body read here as bytes, at most `maxBytes` of them, and handed to viem as the
- * text it reads (with `maxResponseBodySize: false`, viem only calls `text()`). viem's own capped
- * reader decodes each chunk into a growing string, and a `Response` made of the bytes is copied
- * twice more by undici before it is decoded as UTF-8. An answer that is all ASCII (every answer
- * of eth_getLogs) is read as Latin-1: the same characters, without a UTF-8 decoder. The whole
- * eth_getLogs path (fetch, read, parse, checks) took about 13 µs of CPU per event through a
- * `Response` of the bytes, 9 this way (measured at 200k events). A body over the cap is viem's
- * ResponseBodyTooLargeError, which a log range answers by splitting.
- */
-function cappedFetch(maxBytes: number) {
-  return async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const response = await fetch(input, init);
-    if (!response.body) return response;
-    const tooLarge = (size: number) => new ResponseBodyTooLargeError({ maxSize: maxBytes, size });
-    const declared = Number(response.headers.get('content-length') ?? NaN);
-    if (declared > maxBytes) {
-      await response.body.cancel();
-      throw tooLarge(declared);
-    }
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for await (const chunk of response.body) {
-      size += chunk.byteLength;
-      if (size > maxBytes) throw tooLarge(size); // leaving the loop cancels the stream
-      chunks.push(chunk);
-    }
-    const bytes = chunks.length === 1 ? Buffer.from(chunks[0]!.buffer, chunks[0]!.byteOffset, chunks[0]!.byteLength) : Buffer.concat(chunks, size);
-    return new ReadResponse(bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8'), response);
-  };
-}
-
-/** A response whose body this process has already read: viem gets the text without another copy. */
-class ReadResponse extends Response {
-  readonly #text: string;
-  constructor(text: string, from: Response) {
-    super(null, { status: from.status, statusText: from.statusText, headers: from.headers });
-    this.#text = text;
-  }
-  override text(): Promise<string> {
-    return Promise.resolve(this.#text);
-  }
-  override json(): Promise<unknown> {
-    return Promise.resolve().then(() => JSON.parse(this.#text) as unknown);
-  }
 }
 
 /** Sorts an RPC failure into: split the range, retry, or give up. Messages carry no credentials. */
