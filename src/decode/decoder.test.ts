@@ -65,17 +65,25 @@ describe('decoder', () => {
     expect(createDecoder(1).decode([log(topics, data)])[0]!.args).toMatchObject({ amount: 1n, round: 2n, timestamp: 3n });
   });
 
-  it('small words, read in place, are the same numbers in either case of hex, and a stray character is an error', () => {
+  it('small words, read in place and remembered, are the same numbers in either case of hex, and a stray character is an error', () => {
     const topics = encodeEventTopics({ abi: chamaEventsAbi, eventName: 'ContributionMade', args: { chamaId: 3n, contributor: member } }) as Hex[];
-    // Around the 48 bits read in place, and in upper case, as a node may write hex.
-    const small = fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 48n - 1n }), fc.bigInt({ min: 2n ** 48n - 2n, max: 2n ** 48n + 2n }), fc.constantFrom(0n, 15n, 16n, 2n ** 52n));
+    // Around the 48-bit halves and the 96 bits read in place, in upper case as a node may write
+    // hex, and words that fall in the same slot of the words remembered (5 is 0|5, 1029 is 0|1029,
+    // 2^48 + 4 is 1|4 and 2^48 + 1028 is 1|1028: the sum of the halves is 5 modulo 1024).
+    const small = fc.oneof(
+      fc.bigInt({ min: 0n, max: 2n ** 48n - 1n }),
+      fc.bigInt({ min: 2n ** 48n - 2n, max: 2n ** 48n + 2n }),
+      fc.bigInt({ min: 0n, max: 2n ** 96n - 1n }),
+      fc.bigInt({ min: 2n ** 96n - 2n, max: 2n ** 96n + 2n }),
+      fc.constantFrom(0n, 15n, 16n, 2n ** 52n, 5n, 1029n, 2n ** 48n + 4n, 2n ** 48n + 1028n),
+    );
     fc.assert(
       fc.property(small, small, small, fc.boolean(), (a, b, c, upper) => {
         const data = encodeAbiParameters([{ type: 'uint256' }, { type: 'uint256' }, { type: 'uint256' }], [a, b, c]);
         const written = (upper ? `0x${data.slice(2).toUpperCase()}` : data) as Hex;
         expect(createDecoder(1).decode([log(topics, written)])[0]!.args).toMatchObject({ amount: a, round: b, timestamp: c });
       }),
-      { numRuns: 300 },
+      { numRuns: 1000 },
     );
     const data = encodeAbiParameters([{ type: 'uint256' }, { type: 'uint256' }, { type: 'uint256' }], [1n, 2n, 3n]);
     // A control character whose code, with the case bit set, would read as a digit.
