@@ -21,12 +21,17 @@ export type IndexerChild = {
   exited: Promise<number | null>;
   /** The last lines of output, for error messages. */
   tail(): string;
-  /** Garbage collections the child reported (run with `--trace-gc`), by kind: count and ms. */
-  gc: Map<string, { count: number; ms: number }>;
+  /**
+   * Garbage collections the child reported (run with `--trace-gc-nvp`), by kind: count, pause
+   * ms, and bytes promoted to the old generation (what outlived two scavenges: the cost that
+   * a noisy host's timings hide).
+   */
+  gc: Map<string, { count: number; ms: number; promoted: number }>;
 };
 
-/** A `--trace-gc` line: `[pid:0x…]  1234 ms: Scavenge 20.1 (33.5) -> 12.0 (34.0) MB, 4.56 / 0.00 ms …`. */
-const gcLine = /ms: ([A-Za-z -]+?) [\d.]+ \([\d.]+\) -> [\d.]+ \([\d.]+\) MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms/;
+/** A `--trace-gc-nvp` line: `[pid:0x…]  1234 ms: pause=4.5 mutator=30.1 gc=s … promoted=701624 …`. */
+const gcLine = / pause=([\d.]+) .* gc=(\w+) .* promoted=(\d+) /;
+const gcKinds: Record<string, string> = { s: 'Scavenge', mc: 'Mark-Compact', mmc: 'Minor Mark-Sweep' };
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -37,7 +42,7 @@ export function spawnIndexer(command: string[], env: Record<string, string>, { n
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const listeners = new Set<(line: LogLine, at: number) => void>();
-  const gc = new Map<string, { count: number; ms: number }>();
+  const gc = new Map<string, { count: number; ms: number; promoted: number }>();
   const recent: string[] = [];
   const keep = (text: string) => {
     recent.push(text);
@@ -50,10 +55,12 @@ export function spawnIndexer(command: string[], env: Record<string, string>, { n
       if (!text.startsWith('{')) {
         const collected = gcLine.exec(text);
         if (collected) {
-          const kind = gc.get(collected[1]!) ?? { count: 0, ms: 0 };
+          const name = gcKinds[collected[2]!] ?? collected[2]!;
+          const kind = gc.get(name) ?? { count: 0, ms: 0, promoted: 0 };
           kind.count++;
-          kind.ms += Number(collected[2]);
-          gc.set(collected[1]!, kind);
+          kind.ms += Number(collected[1]);
+          kind.promoted += Number(collected[3]);
+          gc.set(name, kind);
         }
         return;
       }

@@ -103,7 +103,7 @@ async function backfill(label: string, env: Record<string, string>, head: number
     if (done !== total) throw new Error(`backfill (${label}) committed ${done} events, the chain holds ${total}`);
     const indexBuildSeconds = indexes && Number(indexes.duration_ms) / 1000;
     if (indexBuildSeconds !== undefined) log(`  of which ${indexBuildSeconds.toFixed(1)} s building the deferred event indexes`);
-    if (child.gc.size > 0) log(`  garbage collection: ${[...child.gc].map(([kind, { count, ms }]) => `${kind} ${count}x ${(ms / 1000).toFixed(2)} s`).join(', ')}`);
+    if (child.gc.size > 0) log(`  garbage collection: ${[...child.gc].map(([kind, { count, ms, promoted }]) => `${kind} ${count}x ${(ms / 1000).toFixed(2)} s (promoted ${Math.round(promoted / 1e6)} MB)`).join(', ')}`);
     return { events: done, seconds, perSecond: done / seconds, startupSeconds: seconds - indexingSeconds, indexBuildSeconds, batches, peakRssMb: peak, rssAt10PercentMb: rssAt10 ?? NaN, cpuMicrosPerEvent: cpu };
   } finally {
     clearInterval(sampler);
@@ -169,7 +169,7 @@ async function main() {
     if (values['cpu-prof']) rmSync(profDir, { recursive: true, force: true });
     // The heap limit the Dockerfile and `npm start` run with (V8 otherwise grows the heap lazily to GBs).
     const heapArgs = Number(values['heap-mb']) > 0 ? [`--max-old-space-size=${values['heap-mb']}`, '--heap-growing-percent=100', '--max-semi-space-size=8'] : [];
-    const nodeArgs = [...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...(values['gc-stats'] ? ['--trace-gc'] : []), ...heapArgs, ...values['node-arg']];
+    const nodeArgs = [...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...(values['gc-stats'] ? ['--trace-gc-nvp'] : []), ...heapArgs, ...values['node-arg']];
     const results: Results = {
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version, date: new Date().toISOString() },
       chain: { ...info, cached, loadSeconds },
