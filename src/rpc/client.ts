@@ -60,9 +60,11 @@ export type RpcLog = { address: Hex; topics: Hex[]; data: Hex; blockNumber: Hex;
 const hexChars = /^0x[0-9a-fA-F]*$/;
 const isHex = (v: unknown, length?: number): v is string => typeof v === 'string' && (length === undefined ? v.length > 2 : v.length === length) && hexChars.test(v);
 /** The hex values of the log checked just before, which the next log often repeats. */
-type Checked = { address?: string; topic0?: string; blockHash?: string; transactionHash?: string };
+type Checked = { address?: string; topic0?: string; topic1?: string; blockHash?: string; blockNumber?: string; transactionHash?: string; transactionIndex?: string };
 /** A hex string of that length, or the very value the log before had (checked then). */
 const sameOrHex = (v: unknown, before: string | undefined, length: number) => (v === before && v !== undefined) || isHex(v, length);
+/** `value`, or the string `before` when the two are equal. */
+const same = <T extends string>(value: T, before: string | undefined): T => (value === before ? (before as T) : value);
 /** A loop, not `every`: a closure per log was 77 bytes of garbage each (a heap profile of the backfill). */
 function topicsAreWords(topics: unknown[], topic0Before: string | undefined): boolean {
   for (let i = 0; i < topics.length; i++) if (!(i === 0 ? sameOrHex(topics[i], topic0Before, 66) : isHex(topics[i], 66))) return false;
@@ -94,10 +96,18 @@ function isRpcLog(v: unknown, before: Checked): v is RpcLog {
     isHex(l.logIndex) &&
     (l.removed === undefined || typeof l.removed === 'boolean');
   if (ok) {
-    before.address = l.address;
-    before.topic0 = l.topics[0];
-    before.blockHash = l.blockHash;
-    before.transactionHash = l.transactionHash;
+    // A value equal to the log before's becomes that very string, and its own copy garbage at
+    // once: the logs of a range live until they are folded, and what of them is alive when the
+    // young generation fills is copied, then promoted (a 1M backfill promoted 438 MB against
+    // 737 without this, `--trace-gc-nvp`).
+    const topics = l.topics;
+    before.address = l.address = same(l.address, before.address);
+    if (topics.length > 0) before.topic0 = topics[0] = same(topics[0]!, before.topic0);
+    if (topics.length > 1) before.topic1 = topics[1] = same(topics[1]!, before.topic1);
+    before.blockHash = l.blockHash = same(l.blockHash, before.blockHash);
+    before.blockNumber = l.blockNumber = same(l.blockNumber, before.blockNumber);
+    before.transactionHash = l.transactionHash = same(l.transactionHash, before.transactionHash);
+    before.transactionIndex = l.transactionIndex = same(l.transactionIndex, before.transactionIndex);
   }
   return ok;
 }
