@@ -144,8 +144,9 @@ describe('jobs', () => {
 
   it('a backfill holds the writer until something else wants it: a job gets in after the batch in hand, a stop leaves nothing in flight', async () => {
     // anvil finalizes 64 blocks behind its head: historical batches, each up to 2 s of ranges
-    // (BATCH_MS), so a first batch and the one in hand when the job asks are far from the end.
-    await chain.mine(700);
+    // (BATCH_MS), so a first batch and the one in hand when the job asks are far from the end
+    // (with four ranges fetched ahead, 700 blocks were done within about 1.5 s of the job).
+    await chain.mine(1500);
     const head = Number(await chain.publicClient.getBlockNumber());
     const fresh = await createTestDb('postgres');
     const indexer = createTestIndexer(fresh, { rpcUrl: proxy.url, address: chain.address }, { writer, maxBlockRange: 4 });
