@@ -28,8 +28,8 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s CMD node -e "fetch('h
 # V8 otherwise grows its heap lazily towards gigabytes during a backfill; 256 MB keeps the
 # process under 300 MB resident. Under such a limit V8 collects whenever the heap grows 30%
 # past what survived the last collection; letting it grow 100% cut the backfill's CPU by a
-# quarter (npm run bench measures with the same flags). A young generation of at most 8 MB a
-# semi-space instead of 16 took the backfill's peak from 256-309 MB to 220-267 MB at the same
-# speed. Not in NODE_OPTIONS, which refuses the second flag.
-ENTRYPOINT ["node", "--max-old-space-size=256", "--heap-growing-percent=100", "--max-semi-space-size=8", "bin/chama-indexer.js"]
+# quarter (npm run bench measures with the same flags). The young generation's cap is V8's
+# default (16 MB a semi-space), written out: see README.md, "Run long-lived commands". Not in
+# NODE_OPTIONS, which refuses the second flag.
+ENTRYPOINT ["node", "--max-old-space-size=256", "--heap-growing-percent=100", "--max-semi-space-size=16", "bin/chama-indexer.js"]
 CMD ["start"]

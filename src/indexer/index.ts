@@ -74,8 +74,8 @@ export type IndexerOptions = {
 /**
  * Rows of historical ranges sent and not yet written by the server: each holds its rows in
  * memory until then. With dense ranges (27k events in 2,000 blocks of the bench chain), two
- * such batches in flight took the peak RSS of a 1M backfill from 272 to 314 MB. Since the young
- * generation is capped at 8 MB a semi-space, 16,000 (from 8,000) waits less on the server:
+ * such batches in flight took the peak RSS of a 1M backfill from 272 to 314 MB. With the young
+ * generation capped at 8 MB a semi-space, 16,000 (from 8,000) waited less on the server:
  * three interleaved 1M pairs ran 0.5-4.4% faster, peak RSS 224-235 MB against 235-247.
  */
 const INFLIGHT_EVENTS = 16_000;
