@@ -3,7 +3,8 @@ import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RetryableError } from '../src/common/errors.ts';
-import { createRpc, RangeTooLargeError } from '../src/rpc/client.ts';
+import fc from 'fast-check';
+import { createRpc, logsSchema, RangeTooLargeError } from '../src/rpc/client.ts';
 import { silent } from './helpers/indexing.ts';
 
 /**
@@ -135,5 +136,55 @@ describe('rpc client', () => {
     const error = await logsFrom('/refused').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RangeTooLargeError);
     expect((error as Error).message).toContain(refusalMessage);
+  });
+});
+
+describe('the checks of an eth_getLogs answer', () => {
+  const word = (c: string) => `0x${c.repeat(64)}`;
+  // Few values per field, so logs repeat the one before's (the checks' shortcut) or not; now
+  // and then a value that is not hex, has the wrong length, or is missing.
+  const field = <T,>(good: readonly T[], bad: readonly T[]) => fc.oneof({ arbitrary: fc.constantFrom(...good), weight: 14 }, { arbitrary: fc.constantFrom(...bad), weight: 1 });
+  const topic = field([word('a'), word('b'), word('B')], [word('g'), '0x12', 7]);
+  const rawLog = fc.record({
+    address: field(['0x5fbdb2315678afecb367f032d93f642f64180aa3', '0x5FbDB2315678afecb367f032d93F642f64180aa3'], ['0x5fbdb2315678afecb367f032d93f642f64180aag', '0x1', undefined]),
+    topics: fc.oneof({ arbitrary: fc.array(topic, { maxLength: 4 }), weight: 14 }, { arbitrary: fc.constantFrom([word('a'), word('a'), word('a'), word('a'), word('a')], '0x1'), weight: 1 }),
+    data: field(['0x', `0x${'00'.repeat(32)}`, `0x${'Ab'.repeat(32)}`], ['0x0', '0xzz', 3]),
+    blockNumber: field(['0x1', '0x2'], ['0x', '0xq', 1]),
+    blockHash: field([word('2'), word('3')], [word('x'), '0x2']),
+    transactionHash: field([word('4'), word('5')], [`${word('5')}0`]),
+    transactionIndex: field(['0x0', '0x1'], ['0x', undefined]),
+    logIndex: field(['0x0', '0x1f'], ['0x', 'zz']),
+    removed: field([false, true, undefined], ['no']),
+  });
+  /** The rule, written plainly: every field of every log checked on its own. */
+  const hex = (v: unknown, length?: number) => typeof v === 'string' && /^0x[0-9a-fA-F]*$/.test(v) && (length === undefined ? v.length > 2 : v.length === length);
+  const valid = (l: Record<string, unknown>) =>
+    hex(l.address, 42) &&
+    Array.isArray(l.topics) &&
+    l.topics.length <= 4 &&
+    l.topics.every((t) => hex(t, 66)) &&
+    typeof l.data === 'string' &&
+    /^0x([0-9a-fA-F]{2})*$/.test(l.data) &&
+    hex(l.blockNumber) &&
+    hex(l.blockHash, 66) &&
+    hex(l.transactionHash, 66) &&
+    hex(l.transactionIndex) &&
+    hex(l.logIndex) &&
+    (l.removed === undefined || typeof l.removed === 'boolean');
+
+  it('accept exactly the answers whose every log is well-formed, and leave their values as they were', () => {
+    fc.assert(
+      fc.property(fc.array(rawLog, { maxLength: 8 }), (logs) => {
+        // Parsed from text, as an answer is: equal values are distinct strings.
+        const answer = JSON.parse(JSON.stringify(logs)) as Record<string, unknown>[];
+        const expected = JSON.parse(JSON.stringify(logs)) as unknown;
+        const firstBad = answer.findIndex((l) => !valid(l));
+        const checked = logsSchema.safeParse(answer);
+        expect(checked.success).toBe(firstBad === -1);
+        if (checked.success) expect(checked.data).toEqual(expected);
+        else expect(checked.error.issues[0]?.path).toEqual([firstBad]);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -61,55 +61,46 @@ const hexChars = /^0x[0-9a-fA-F]*$/;
 const isHex = (v: unknown, length?: number): v is string => typeof v === 'string' && (length === undefined ? v.length > 2 : v.length === length) && hexChars.test(v);
 /** The hex values of the log checked just before, which the next log often repeats. */
 type Checked = { address?: string; topic0?: string; topic1?: string; blockHash?: string; blockNumber?: string; transactionHash?: string; transactionIndex?: string };
-/** A hex string of that length, or the very value the log before had (checked then). */
-const sameOrHex = (v: unknown, before: string | undefined, length: number) => (v === before && v !== undefined) || isHex(v, length);
-/** `value`, or the string `before` when the two are equal. */
-const same = <T extends string>(value: T, before: string | undefined): T => (value === before ? (before as T) : value);
-/** A loop, not `every`: a closure per log was 77 bytes of garbage each (a heap profile of the backfill). */
-function topicsAreWords(topics: unknown[], topic0Before: string | undefined): boolean {
-  for (let i = 0; i < topics.length; i++) if (!(i === 0 ? sameOrHex(topics[i], topic0Before, 66) : isHex(topics[i], 66))) return false;
-  return true;
-}
+/**
+ * `v` when it is a hex string (of that length), or the log before's very string when equal to
+ * it (checked then, so only compared now); undefined when neither.
+ */
+const hexOrSame = (v: unknown, before: string | undefined, length?: number): string | undefined => (v === before ? before : isHex(v, length) ? v : undefined);
 /**
  * One log of eth_getLogs. A hand-written predicate inside zod rather than a zod object: on the
  * backfill path it runs a million times, and the object schema cost 3 µs a log (measured). The
- * logs of a block share its hash, those of a transaction its hash, and a contract's logs its
- * address and a few topic0s: a value equal to the last log's is compared, not scanned again
- * (0.61 -> 0.46 µs a log over the bench chain, `bench/micro.ts`).
+ * logs of a block share its hash and number, those of a transaction its hash and index, and a
+ * contract's logs its address, a few topic0s and often a topic1: a value equal to the last
+ * log's is compared, not scanned again (0.61 -> 0.46 µs a log over the bench chain,
+ * `bench/micro.ts`), and becomes that very string, its own copy garbage at once. The logs of a
+ * range live until they are folded, and what of them is alive when the young generation fills
+ * is copied, then promoted: a 1M backfill promoted 390-438 MB against 737 without the sharing
+ * (`--trace-gc-nvp`).
  */
 function isRpcLog(v: unknown, before: Checked): v is RpcLog {
+  if (typeof v !== 'object' || v === null) return false;
   const l = v as RpcLog;
-  const ok =
-    typeof l === 'object' &&
-    l !== null &&
-    sameOrHex(l.address, before.address, 42) &&
-    Array.isArray(l.topics) &&
-    l.topics.length <= 4 &&
-    topicsAreWords(l.topics, before.topic0) &&
-    typeof l.data === 'string' &&
-    l.data.length % 2 === 0 &&
-    hexChars.test(l.data) &&
-    isHex(l.blockNumber) &&
-    sameOrHex(l.blockHash, before.blockHash, 66) &&
-    sameOrHex(l.transactionHash, before.transactionHash, 66) &&
-    isHex(l.transactionIndex) &&
-    isHex(l.logIndex) &&
-    (l.removed === undefined || typeof l.removed === 'boolean');
-  if (ok) {
-    // A value equal to the log before's becomes that very string, and its own copy garbage at
-    // once: the logs of a range live until they are folded, and what of them is alive when the
-    // young generation fills is copied, then promoted (a 1M backfill promoted 438 MB against
-    // 737 without this, `--trace-gc-nvp`).
-    const topics = l.topics;
-    before.address = l.address = same(l.address, before.address);
-    if (topics.length > 0) before.topic0 = topics[0] = same(topics[0]!, before.topic0);
-    if (topics.length > 1) before.topic1 = topics[1] = same(topics[1]!, before.topic1);
-    before.blockHash = l.blockHash = same(l.blockHash, before.blockHash);
-    before.blockNumber = l.blockNumber = same(l.blockNumber, before.blockNumber);
-    before.transactionHash = l.transactionHash = same(l.transactionHash, before.transactionHash);
-    before.transactionIndex = l.transactionIndex = same(l.transactionIndex, before.transactionIndex);
+  const topics = l.topics as unknown[];
+  if (!Array.isArray(topics) || topics.length > 4) return false;
+  for (let i = 0; i < topics.length; i++) {
+    const t = topics[i];
+    const topic = i === 0 ? hexOrSame(t, before.topic0, 66) : i === 1 ? hexOrSame(t, before.topic1, 66) : isHex(t, 66) ? t : undefined;
+    if (topic === undefined) return false;
+    if (i === 0) topics[0] = before.topic0 = topic;
+    else if (i === 1) topics[1] = before.topic1 = topic;
   }
-  return ok;
+  const address = hexOrSame(l.address, before.address, 42);
+  const blockHash = hexOrSame(l.blockHash, before.blockHash, 66);
+  const blockNumber = hexOrSame(l.blockNumber, before.blockNumber);
+  const transactionHash = hexOrSame(l.transactionHash, before.transactionHash, 66);
+  const transactionIndex = hexOrSame(l.transactionIndex, before.transactionIndex);
+  if (address === undefined || blockHash === undefined || blockNumber === undefined || transactionHash === undefined || transactionIndex === undefined) return false;
+  l.address = before.address = address as Hex;
+  l.blockHash = before.blockHash = blockHash as Hex;
+  l.blockNumber = before.blockNumber = blockNumber as Hex;
+  l.transactionHash = before.transactionHash = transactionHash as Hex;
+  l.transactionIndex = before.transactionIndex = transactionIndex as Hex;
+  return typeof l.data === 'string' && l.data.length % 2 === 0 && hexChars.test(l.data) && isHex(l.logIndex) && (l.removed === undefined || typeof l.removed === 'boolean');
 }
 /**
  * The answer of eth_getLogs, checked in one pass; a failure names the first bad log. Around the
