@@ -154,7 +154,7 @@ describe('the checks of an eth_getLogs answer', () => {
     transactionHash: field([word('4'), word('5')], [`${word('5')}0`]),
     transactionIndex: field(['0x0', '0x1'], ['0x', undefined]),
     logIndex: field(['0x0', '0x1f'], ['0x', 'zz']),
-    removed: field([false, true, undefined], ['no']),
+    removed: field<unknown>([false, true, undefined], ['no']),
   });
   /** The rule, written plainly: every field of every log checked on its own. */
   const hex = (v: unknown, length?: number) => typeof v === 'string' && /^0x[0-9a-fA-F]*$/.test(v) && (length === undefined ? v.length > 2 : v.length === length);
