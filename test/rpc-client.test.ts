@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RetryableError } from '../src/common/errors.ts';
-import fc from 'fast-check';
 import { createRpc, logsSchema, RangeTooLargeError } from '../src/rpc/client.ts';
 import { silent } from './helpers/indexing.ts';
 

@@ -82,13 +82,17 @@ function isRpcLog(v: unknown, before: Checked): v is RpcLog {
   const l = v as RpcLog;
   const topics = l.topics as unknown[];
   if (!Array.isArray(topics) || topics.length > 4) return false;
-  for (let i = 0; i < topics.length; i++) {
-    const t = topics[i];
-    const topic = i === 0 ? hexOrSame(t, before.topic0, 66) : i === 1 ? hexOrSame(t, before.topic1, 66) : isHex(t, 66) ? t : undefined;
-    if (topic === undefined) return false;
-    if (i === 0) topics[0] = before.topic0 = topic;
-    else if (i === 1) topics[1] = before.topic1 = topic;
+  if (topics.length > 0) {
+    const topic0 = hexOrSame(topics[0], before.topic0, 66);
+    if (topic0 === undefined) return false;
+    topics[0] = before.topic0 = topic0;
   }
+  if (topics.length > 1) {
+    const topic1 = hexOrSame(topics[1], before.topic1, 66);
+    if (topic1 === undefined) return false;
+    topics[1] = before.topic1 = topic1;
+  }
+  for (let i = 2; i < topics.length; i++) if (!isHex(topics[i], 66)) return false;
   const address = hexOrSame(l.address, before.address, 42);
   const blockHash = hexOrSame(l.blockHash, before.blockHash, 66);
   const blockNumber = hexOrSame(l.blockNumber, before.blockNumber);
