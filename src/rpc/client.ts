@@ -74,7 +74,7 @@ const hexOrSame = (v: unknown, before: string | undefined, length?: number): str
  * log's is compared, not scanned again (0.61 -> 0.46 µs a log over the bench chain,
  * `bench/micro.ts`), and becomes that very string, its own copy garbage at once. The logs of a
  * range live until they are folded, and what of them is alive when the young generation fills
- * is copied, then promoted: a 1M backfill promoted 390-438 MB against 737 without the sharing
+ * is copied, then promoted: a 1M backfill promoted 390-453 MB against 737 without the sharing
  * (`--trace-gc-nvp`).
  */
 function isRpcLog(v: unknown, before: Checked): v is RpcLog {

@@ -135,9 +135,9 @@ const copyEvents = `COPY events (${eventColumns.map(([n]) => `"${n}"`).join(', '
 /**
  * `eventRows` in COPY's text format: tab-separated, `\N` for NULL, written straight into the
  * bytes the connection sends (1.1-1.35 µs an event against 1.75-1.8 for the same text joined into
- * a string and then encoded; less since, see `writeUint`). Nothing needs escaping: numbers, the event's name from the ABI, and
- * hex strings that the RPC boundary validated (rpc/client.ts) hold no tab, newline or backslash,
- * and all of it is ASCII.
+ * a string and then encoded; less since, see `writeUint`). Nothing needs escaping: numbers, the
+ * event's name from the ABI, and hex strings that the RPC boundary validated (rpc/client.ts) hold
+ * no tab, newline or backslash, and all of it is ASCII.
  */
 export function eventCopy(events: readonly ChamaEvent[]): CopyWrite | undefined {
   if (events.length === 0) return undefined;
