@@ -168,7 +168,7 @@ async function main() {
     const profDir = path.join(dataDir, 'prof');
     if (values['cpu-prof']) rmSync(profDir, { recursive: true, force: true });
     // The heap limit the Dockerfile and `npm start` run with (V8 otherwise grows the heap lazily to GBs).
-    const heapArgs = Number(values['heap-mb']) > 0 ? [`--max-old-space-size=${values['heap-mb']}`, '--heap-growing-percent=100', '--max-semi-space-size=16'] : [];
+    const heapArgs = Number(values['heap-mb']) > 0 ? [`--max-old-space-size=${values['heap-mb']}`, `--initial-old-space-size=${Math.min(128, Number(values['heap-mb']))}`, '--heap-growing-percent=100', '--max-semi-space-size=16'] : [];
     const nodeArgs = [...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), ...(values['gc-stats'] ? ['--trace-gc-nvp'] : []), ...heapArgs, ...values['node-arg']];
     const results: Results = {
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version, date: new Date().toISOString() },
