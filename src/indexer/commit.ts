@@ -79,15 +79,20 @@ export function beginBatch(db: Db, args: { chainId: number; from: Cursor | undef
       tip = headers[headers.length - 1] ?? tip;
       const copied = writes.filter((w): w is CopyWrite => 'copy' in w);
       const statements = writes.filter((w): w is BulkWrite => 'sql' in w);
+      const data: Buffer[] = [];
       for (const w of copied) {
-        copy ??= { statement: w.copy, sink: tx.copy(w.copy) };
+        if (!copy) {
+          copy = { statement: w.copy, sink: tx.copy(w.copy) };
+          data.push(w.start);
+        }
         if (w.copy !== copy.statement) throw new Error('one COPY per batch: rows of another table cannot be copied in');
+        data.push(w.data);
       }
       if (copy) {
         headersAfterCopy.push(...headers);
         deferred.push(...statements);
         const { sink } = copy;
-        await Promise.all(copied.map((w) => sink.write(w.data)));
+        await Promise.all(data.map((bytes) => sink.write(bytes)));
         return;
       }
       await tx.send([...statements.map((w) => w.sql), blocksInsert(chainId, headers)].filter((s) => s !== undefined));

@@ -51,8 +51,11 @@ function toJson(records: readonly object[]): string {
  * rows while batch N commits, so the transaction itself only ships bytes.
  */
 export type BulkWrite = { table: string; sql: SQL };
-/** Rows for `COPY … FROM STDIN` in text format (PostgreSQL's writer: `indexer/commit.ts`). */
-export type CopyWrite = { table: string; copy: string; data: Buffer };
+/**
+ * Rows for `COPY … FROM STDIN` (PostgreSQL's writer: `indexer/commit.ts`). The writer keeps one
+ * COPY open over many of these: `start` goes once, ahead of the first one's `data`.
+ */
+export type CopyWrite = { table: string; copy: string; start: Buffer; data: Buffer };
 
 export type Value = string | number | bigint | readonly string[] | null;
 type Element = string | number | bigint | null;

@@ -15,7 +15,7 @@ export type Verify = (results: readonly unknown[][]) => void;
 export type OpenTransaction = {
   send(statements: readonly SQL[]): Promise<unknown[][]>;
   /**
-   * Starts `COPY … FROM STDIN` (text format): rows go to the server as they are written, and
+   * Starts `COPY … FROM STDIN`: rows go to the server as they are written, and
    * nothing else may be sent until `end`. A failure of the COPY fails the commit.
    */
   copy(statement: string): CopySink;
