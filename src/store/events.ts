@@ -256,7 +256,7 @@ const textField = (text: string) => field(Buffer.from(text, 'latin1'));
  * digits kept, the weight of the first, the sign, the display scale, then the digits, most
  * significant first, without the zeros that end it.
  */
-export function numericBytes(n: bigint): Buffer {
+function numericBytes(n: bigint): Buffer {
   const digits: number[] = [];
   for (let m = n; m > 0n; m /= 10000n) digits.push(Number(m % 10000n));
   const weight = Math.max(0, digits.length - 1);
