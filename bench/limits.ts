@@ -3,6 +3,7 @@ import type { Hex } from 'viem';
 import { canonicalTopics } from '../src/decode/decoder.ts';
 import type { ChamaEvent } from '../src/decode/event.ts';
 import { migrate, openDb } from '../src/store/db.ts';
+import type { CopyWrite } from '../src/store/bulk.ts';
 import { eventCopy } from '../src/store/events.ts';
 import { hexNumber } from './jsonrpc.ts';
 
@@ -82,24 +83,23 @@ export async function measureDbLimit(databaseUrl: string, rows: number): Promise
 async function copyRows(sql: postgres.Sql, table: string, rows: number): Promise<{ seconds: number; perSecond: number }> {
   // Rendered before the clock starts: making the events and their rows cost this process more
   // than PostgreSQL spends taking them (121,000-137,000 rows/s rendered while streaming).
-  const chunks: Buffer[] = [];
-  let start: Buffer | undefined;
+  const writes: CopyWrite[] = [];
   for (let from = 0; from < rows; from += 5000) {
     const events: ChamaEvent[] = [];
     for (let i = from; i < Math.min(rows, from + 5000); i++) events.push(contribution(i));
-    const write = eventCopy(events)!;
-    start ??= write.start;
-    chunks.push(write.data);
+    writes.push(eventCopy(events)!);
   }
-  const statement = eventCopy([contribution(0)])!.copy.replace('COPY events ', `COPY ${table} `);
+  const first = writes[0]!;
+  const statement = first.copy.replace(/^COPY events /, `COPY ${table} `);
+  if (!statement.startsWith(`COPY ${table} `)) throw new Error(`cannot aim the indexer's COPY at ${table}: ${first.copy}`);
   const started = performance.now();
   const stream = await sql.unsafe(statement).writable();
   const done = new Promise<void>((resolve, reject) => {
     stream.on('finish', resolve);
     stream.on('error', reject);
   });
-  stream.write(start!);
-  for (const chunk of chunks) if (!stream.write(chunk)) await new Promise((r) => stream.once('drain', r));
+  stream.write(first.start);
+  for (const { data } of writes) if (!stream.write(data)) await new Promise((r) => stream.once('drain', r));
   stream.end();
   await done;
   const seconds = (performance.now() - started) / 1000;
