@@ -93,6 +93,26 @@ describe('decoder', () => {
     }
   });
 
+  it('logs that repeat the data of the log before decode to their own words, whatever came between', () => {
+    const uint = fc.bigInt({ min: 0n, max: 2n ** 256n - 1n });
+    const transfer = fc.tuple(fc.constantFrom('ContributionMade', 'PayoutProcessed', 'MemberJoined'), fc.constantFrom(0, 1, 2), fc.boolean());
+    fc.assert(
+      fc.property(fc.array(fc.tuple(uint, uint, uint), { minLength: 3, maxLength: 3 }), fc.array(transfer, { maxLength: 12 }), (values, picks) => {
+        const datas = values.map((v) => encodeAbiParameters([{ type: 'uint256' }, { type: 'uint256' }, { type: 'uint256' }], v));
+        const logs = picks.map(([eventName, i, copy]) => {
+          const args = eventName === 'ContributionMade' ? { chamaId: 1n, contributor: member } : eventName === 'PayoutProcessed' ? { chamaId: 1n, recipient: member } : { chamaId: 1n, member };
+          // Equal data as the same string (what the RPC checks hand on) or as a copy of it.
+          const data = eventName === 'MemberJoined' ? '0x' : copy ? (` ${datas[i]!}`.slice(1) as Hex) : datas[i]!;
+          return log(encodeEventTopics({ abi: chamaEventsAbi, eventName, args } as never) as Hex[], data);
+        });
+        const decoded = createDecoder(1).decode(logs).map((e) => e.args);
+        const lower = (args: object) => Object.fromEntries(Object.entries(args).map(([k, v]) => [k, typeof v === 'string' ? v.toLowerCase() : v]));
+        expect(decoded).toEqual(logs.map((l) => lower(decodeEventLog({ abi: chamaEventsAbi, data: l.data, topics: l.topics as [Hex, ...Hex[]], strict: true }).args)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('the fast path decodes exactly what viem decodes (random arguments, any string)', () => {
     const decoder = createDecoder(1);
     const uint = fc.bigInt({ min: 0n, max: 2n ** 256n - 1n });
