@@ -130,7 +130,13 @@ export function eventWrite(kind: 'postgres' | 'pglite', events: readonly ChamaEv
   return kind === 'postgres' ? eventCopy(events) : eventRows(events);
 }
 
-const copyEvents = `COPY events (${eventColumns.map(([n]) => `"${n}"`).join(', ')}) FROM STDIN (FORMAT binary)`;
+/**
+ * The columns of a COPY row in the order `eventCopy` writes them: what the events of one
+ * transaction share first (its block, itself, the contract, the event's name and chama id),
+ * then what each has of its own.
+ */
+const copyColumns = ['chain_id', 'block_number', 'block_hash', 'tx_hash', 'tx_index', 'address', 'event', 'chama_id', 'log_index', 'account', 'topics', 'data'];
+const copyEvents = `COPY events (${copyColumns.map((n) => `"${n}"`).join(', ')}) FROM STDIN (FORMAT binary)`;
 /** What opens binary COPY data: its signature, no flags, no header extension. */
 const copyHeader = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
 const TEXT_OID = 25;
@@ -145,7 +151,9 @@ const TEXT_OID = 25;
  * pairs against the text rows) the server's CPU per event fell 0.6-1.3 µs and this process's
  * rose 0.2-0.5 µs: 511 bytes a row against 449 to send, for 0.78 µs an event to render against
  * 0.83. The strings are ASCII: hex that the RPC boundary validated (rpc/client.ts) and the
- * event's name from the ABI.
+ * event's name from the ABI. A row whose first eight fields (`copyColumns`) are the row before's
+ * gets them as one copy of that row's bytes instead of six writes: three interleaved 1M backfills
+ * ran 3-8% faster with it, the indexer's CPU 0.2-0.7 µs an event lower.
  */
 export function eventCopy(events: readonly ChamaEvent[]): CopyWrite | undefined {
   if (events.length === 0) return undefined;
@@ -174,26 +182,39 @@ export function eventCopy(events: readonly ChamaEvent[]): CopyWrite | undefined 
   let addressEvent = '';
   let chamaId: bigint | undefined;
   let chamaIdField = '';
+  // A row's first eight fields as the row before wrote them, copied when they are the same: the
+  // events of a transaction share them all.
+  let before: ChamaEvent | undefined;
+  let shared = 0;
+  let sharedLength = 0;
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
-    view.setInt16(o, 12);
-    o = writeInt8(view, o + 2, e.chainId);
-    o = writeInt8(view, o, e.blockNumber);
-    o = writeText(out, view, o, e.blockHash);
+    if (before !== undefined && e.txHash === before.txHash && e.blockHash === before.blockHash && e.blockNumber === before.blockNumber && e.txIndex === before.txIndex && e.chainId === before.chainId && e.address === before.address && e.event === before.event && e.args.chamaId === before.args.chamaId) {
+      out.copyWithin(o, shared, shared + sharedLength);
+      o += sharedLength;
+    } else {
+      shared = o;
+      view.setInt16(o, 12);
+      o = writeInt8(view, o + 2, e.chainId);
+      o = writeInt8(view, o, e.blockNumber);
+      o = writeText(out, view, o, e.blockHash);
+      o = writeText(out, view, o, e.txHash);
+      o = writeInt8(view, o, e.txIndex);
+      if (e.address !== address || e.event !== event) {
+        address = e.address;
+        event = e.event;
+        addressEvent = textField(address) + textField(event);
+      }
+      o += out.latin1Write(addressEvent, o);
+      if (e.args.chamaId !== chamaId) {
+        chamaId = e.args.chamaId;
+        chamaIdField = field(numericBytes(chamaId));
+      }
+      o += out.latin1Write(chamaIdField, o);
+      sharedLength = o - shared;
+      before = e;
+    }
     o = writeInt8(view, o, e.logIndex);
-    o = writeText(out, view, o, e.txHash);
-    o = writeInt8(view, o, e.txIndex);
-    if (e.address !== address || e.event !== event) {
-      address = e.address;
-      event = e.event;
-      addressEvent = textField(address) + textField(event);
-    }
-    o += out.latin1Write(addressEvent, o);
-    if (e.args.chamaId !== chamaId) {
-      chamaId = e.args.chamaId;
-      chamaIdField = field(numericBytes(chamaId));
-    }
-    o += out.latin1Write(chamaIdField, o);
     o = writeText(out, view, o, eventAccount(e));
     const t = topics[i];
     if (t === undefined) {
