@@ -198,7 +198,7 @@ let lastWords: readonly [bigint, bigint, bigint] = [0n, 0n, 0n];
  * The three words of a transfer's data, the log before's when the data is the same: the
  * contributions of a round carry the same amount, round and (in one block) timestamp, and the
  * RPC boundary hands such a log the very string of the log before (rpc/client.ts), so the
- * comparison is one pointer. Over the bench chain 88% of logs repeat the data before them.
+ * comparison is mostly one pointer. Over the bench chain 88% of logs repeat the data before them.
  */
 function threeWords(data: string): readonly [bigint, bigint, bigint] {
   if (data !== lastData) {

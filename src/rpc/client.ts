@@ -73,11 +73,10 @@ const hexOrSame = (v: unknown, before: string | undefined, length?: number): str
  * contract's logs its address, a few topic0s and often a topic1, and the transfers of a round
  * their data (amount, round, timestamp): a value equal to the last log's is compared, not
  * scanned again (0.61 -> 0.46 µs a log over the bench chain, `bench/micro.ts`), and becomes that
- * very string, its own copy garbage at once. The decoder then knows repeated data by that one
- * string (decode/decoder.ts). The logs of a
- * range live until they are folded, and what of them is alive when the young generation fills
- * is copied, then promoted: a 1M backfill promoted 390-453 MB against 737 without the sharing
- * (`--trace-gc-nvp`).
+ * very string, its own copy garbage at once (the decoder then knows repeated data by that one
+ * string: decode/decoder.ts). The logs of a range live until they are folded, and what of them
+ * is alive when the young generation fills is copied, then promoted: a 1M backfill promoted
+ * 390-453 MB against 737 without the sharing (`--trace-gc-nvp`).
  */
 function isRpcLog(v: unknown, before: Checked): v is RpcLog {
   if (typeof v !== 'object' || v === null) return false;

@@ -136,6 +136,7 @@ export function eventWrite(kind: 'postgres' | 'pglite', events: readonly ChamaEv
  * then what each has of its own.
  */
 const copyColumns = ['chain_id', 'block_number', 'block_hash', 'tx_hash', 'tx_index', 'address', 'event', 'chama_id', 'log_index', 'account', 'topics', 'data'];
+if ([...copyColumns].sort().join() !== eventColumns.map(([n]) => n).sort().join()) throw new Error('the COPY columns of events must be its columns');
 const copyEvents = `COPY events (${copyColumns.map((n) => `"${n}"`).join(', ')}) FROM STDIN (FORMAT binary)`;
 /** What opens binary COPY data: its signature, no flags, no header extension. */
 const copyHeader = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
