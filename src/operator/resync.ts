@@ -68,7 +68,7 @@ export async function resync(args: ResyncArgs): Promise<ResyncSummary> {
 
   for (let start = args.from; start <= to && !signal?.aborted; ) {
     const end = Math.min(to, start + chunk - 1);
-    const { logs } = await fetchLogs({ rpc, addresses, topics: chamaTopics, ...(topic1 ? { topic1 } : {}), from: start, to: end, sizer, logger, whole: true });
+    const logs = await fetchLogs({ rpc, addresses, topics: chamaTopics, ...(topic1 ? { topic1 } : {}), from: start, to: end, sizer, logger });
     const onChain = decoder.decode(logs);
     await db.orm.transaction(async (tx) => {
       const stored = (await eventRecordsInRange(tx, chainId, start, end, chamaId)).filter((r) => addresses.includes(r.address as Address));

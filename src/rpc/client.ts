@@ -1,4 +1,4 @@
-import { createPublicClient, fallback, http, webSocket, numberToHex, type Hex, type PublicClient, type Transport } from 'viem';
+import { createPublicClient, fallback, http, webSocket, numberToHex, HttpRequestError, ResponseBodyTooLargeError, RpcRequestError, TimeoutError, type Hex, type PublicClient, type Transport } from 'viem';
 import { z } from 'zod';
 import { RetryableError, FatalError, IndexerError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
@@ -22,6 +22,16 @@ export class BlockBeyondHeadError extends IndexerError {
   override name = 'BlockBeyondHeadError';
 }
 
+export type LogFilter = { addresses: readonly Hex[]; topics: readonly Hex[]; topic1?: Hex; from: number; to: number };
+/**
+ * An eth_getLogs answer that has arrived: `count` logs, parsed and checked by `take`. A backfill
+ * fetches a few ranges ahead, and an answer parsed when it arrived lived on until its range was
+ * handed out: long enough to be copied by two scavenges and promoted, 280 MB of a 1M backfill.
+ * Read as one string it sits in large-object space, never copied; parsed when taken, its logs
+ * die young (promoted: 71-81 MB, `--trace-gc-nvp`). `take` checks the logs then; an answer found
+ * malformed there is fetched again, with the retries of any call.
+ */
+export type PendingLogs = { count: number; take(): Promise<RpcLog[]> };
 export type RpcStats = { requests: number; errors: number; byMethod: Map<string, { count: number; errors: number; totalMs: number }> };
 /** One JSON-RPC attempt as it finished (each retry is an attempt), for metrics. */
 export type RpcRequestInfo = { method: string; durationMs: number; ok: boolean };
@@ -37,7 +47,9 @@ export type Rpc = {
   /** eth_getBlockByNumber; undefined when the node does not have the block (yet). */
   header(number: number): Promise<BlockHeader | undefined>;
   /** eth_getLogs for the addresses and topics over [from, to]; RangeTooLargeError when refused, BlockBeyondHeadError past the node's head. */
-  logs(args: { addresses: readonly Hex[]; topics: readonly Hex[]; topic1?: Hex; from: number; to: number }): Promise<RpcLog[]>;
+  logs(args: LogFilter): Promise<RpcLog[]>;
+  /** The same answer, read but parsed only when taken (see `PendingLogs`). */
+  pendingLogs(args: LogFilter): Promise<PendingLogs>;
   /** eth_call at a block; a revert is a FatalError (retrying cannot help), a transient failure is retried. */
   call(args: { to: Hex; data: Hex; blockNumber: number }): Promise<Hex>;
   /** eth_getBalance at a block. */
@@ -124,8 +136,9 @@ export const logsSchema = z.custom<RpcLog[]>().superRefine((v, ctx) => {
 const rangeRefusal = /(exceeded the size limit|more than \d+ results|too many (results|logs)|range (is )?too (large|wide|big)|block range|exceed(s|ed)? (the )?(maximum|max|limit)|response size|query timeout|timed? ?out|limit exceeded|-32005)/i;
 // Checked before `rangeRefusal`, which would read "block range extends beyond current head" as "too large".
 const beyondHead = /(block height is \d+ but requested was \d+|BlockOutOfRange|beyond (the )?(current )?head|(greater|later|higher) than (the )?(current |latest )?head|header not found|unknown block|block not found)/i;
+// An answer cut short, or a proxy's error page sent as 200, is not JSON: another attempt may be whole.
 const transient =
-  /(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|socket hang up|fetch failed|HTTP (429|5\d\d)|too many requests|rate limit|service unavailable|bad gateway|temporar|connection closed|timeout|timed out|took too long|header not found|unknown block)/i;
+  /(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|socket hang up|fetch failed|HTTP (429|5\d\d)|too many requests|rate limit|service unavailable|bad gateway|temporar|connection closed|timeout|timed out|took too long|header not found|unknown block|is not valid JSON|Unexpected end of JSON)/i;
 
 /**
  * JSON-RPC over viem with the URLs tried in order (fallback), every answer checked with zod
@@ -141,7 +154,8 @@ export function createRpc(args: { urls: readonly string[]; logger: Logger; timeo
   const where = urls.map(redactUrl).join(', ');
   const listeners = new Set<(request: RpcRequestInfo) => void>();
 
-  async function request<T>(method: string, params: unknown[], schema: z.ZodType<T>, isRangeQuery = false): Promise<T> {
+  /** One call, retried while it fails transiently; every attempt counted and reported. */
+  function attempt<T>(method: string, run: () => Promise<T>, isRangeQuery = false): Promise<T> {
     return withRetry(
       async () => {
         const started = performance.now();
@@ -151,13 +165,9 @@ export function createRpc(args: { urls: readonly string[]; logger: Logger; timeo
         stats.requests++;
         entry.count++;
         try {
-          const raw = await client.request({ method: method as never, params: params as never });
-          const parsed = schema.safeParse(raw);
-          if (!parsed.success) {
-            throw new RetryableError(`the RPC node's answer to ${method} is malformed: ${parsed.error.issues[0]?.message} at ${parsed.error.issues[0]?.path.join('.')}`, { method, rpc: where });
-          }
+          const result = await run();
           ok = true;
-          return parsed.data;
+          return result;
         } catch (error) {
           stats.errors++;
           entry.errors++;
@@ -177,6 +187,34 @@ export function createRpc(args: { urls: readonly string[]; logger: Logger; timeo
       { what: method, logger, retries },
     );
   }
+
+  const request = <T>(method: string, params: unknown[], schema: z.ZodType<T>): Promise<T> =>
+    attempt(method, async () => checked(method, schema, await client.request({ method: method as never, params: params as never }), where));
+
+  /**
+   * POSTs eth_getLogs to the one HTTP(S) node itself and parses the answer when taken; with
+   * several URLs or a WebSocket, viem's transport answers, parsed at once.
+   */
+  const direct = urls.length === 1 && /^https?:/i.test(urls[0]!) ? urls[0]! : undefined;
+  let lastId = 0;
+  async function readLogs(filter: LogFilter): Promise<{ count: number; parse(): RpcLog[] }> {
+    const params = [{ address: filter.addresses, topics: filter.topic1 ? [filter.topics, filter.topic1] : [filter.topics], fromBlock: numberToHex(filter.from), toBlock: numberToHex(filter.to) }];
+    if (!direct) {
+      const logs = checked('eth_getLogs', logsSchema, await client.request({ method: 'eth_getLogs', params: params as never }), where);
+      return { count: logs.length, parse: () => logs };
+    }
+    const body = { jsonrpc: '2.0', id: ++lastId, method: 'eth_getLogs', params };
+    const text = await post(fetchFn, direct, body, timeoutMs);
+    const parse = () => logsAnswer(text, body, direct, where);
+    // Every log has one "logIndex" key; an answer without any (an error, no logs) is parsed now.
+    const count = occurrences(text, '"logIndex"');
+    if (count === 0) {
+      const logs = parse();
+      return { count: logs.length, parse: () => logs };
+    }
+    return { count, parse };
+  }
+  const logs = (filter: LogFilter) => attempt('eth_getLogs', async () => (await readLogs(filter)).parse(), true);
 
   return {
     client,
@@ -214,10 +252,80 @@ export function createRpc(args: { urls: readonly string[]; logger: Logger; timeo
       }
       return { number, hash: block.hash as Hex, parentHash: block.parentHash as Hex, timestamp: Number(block.timestamp) };
     },
-    async logs({ addresses, topics, topic1, from, to }) {
-      return request('eth_getLogs', [{ address: addresses, topics: topic1 ? [topics, topic1] : [topics], fromBlock: numberToHex(from), toBlock: numberToHex(to) }], logsSchema, true);
+    logs,
+    async pendingLogs(filter) {
+      const read = await attempt('eth_getLogs', () => readLogs(filter), true);
+      return {
+        count: read.count,
+        take: async () => {
+          try {
+            return read.parse();
+          } catch (error) {
+            if (!(error instanceof RetryableError)) throw error;
+            logger.warn({ err: error.message, from_block: filter.from, to_block: filter.to }, 'an eth_getLogs answer failed its checks when taken; fetching it again');
+            return logs(filter);
+          }
+        },
+      };
     },
   };
+}
+
+/** `raw` when `schema` accepts it; a malformed answer is retryable: another attempt may be whole. */
+function checked<T>(method: string, schema: z.ZodType<T>, raw: unknown, where: string): T {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  throw new RetryableError(`the RPC node's answer to ${method} is malformed: ${parsed.error.issues[0]?.message} at ${parsed.error.issues[0]?.path.join('.')}`, { method, rpc: where });
+}
+
+/**
+ * POSTs one JSON-RPC call and returns the text of a 2xx answer. Its failures are viem's errors,
+ * as viem's transport would throw them (so `classify` reads them the same): a timeout, an HTTP
+ * status with the node's JSON-RPC error where it sent one, an answer over the size cap.
+ */
+async function post(fetchFn: ReturnType<typeof nodeFetch>, url: string, body: { id: number; method: string; params: unknown[] }, timeoutMs: number): Promise<string> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  let text: string;
+  let response: Response;
+  try {
+    response = await fetchFn(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
+    text = await response.text();
+  } catch (error) {
+    if (signal.aborted) throw new TimeoutError({ body, url });
+    if (error instanceof ResponseBodyTooLargeError) throw error;
+    throw new HttpRequestError({ body, cause: error as Error, url });
+  }
+  if (response.ok) return text;
+  const answer = parseJson(text);
+  if (isRpcError(answer)) throw new RpcRequestError({ body, error: answer.error, url });
+  throw new HttpRequestError({ body, details: text.slice(0, 500) || response.statusText, status: response.status, url });
+}
+
+/** The logs of an eth_getLogs answer's text; the node's JSON-RPC error, classified, when it sent one. */
+function logsAnswer(text: string, body: { [key: string]: unknown }, url: string, where: string): RpcLog[] {
+  const answer = parseJson(text);
+  if (answer === undefined) throw new RetryableError(`the RPC node's answer to eth_getLogs is not JSON: ${JSON.stringify(text.slice(0, 80))}`, { method: 'eth_getLogs', rpc: where });
+  if (isRpcError(answer)) throw classify(new RpcRequestError({ body, error: answer.error, url }), 'eth_getLogs', where, true);
+  return checked('eth_getLogs', logsSchema, (answer as { result?: unknown }).result, where);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+const isRpcError = (v: unknown): v is { error: { code: number; message: string; data?: unknown } } => {
+  const error = (v as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  return typeof error?.code === 'number' && typeof error.message === 'string';
+};
+
+function occurrences(text: string, key: string): number {
+  let count = 0;
+  for (let at = text.indexOf(key); at !== -1; at = text.indexOf(key, at + key.length)) count++;
+  return count;
 }
 
 /** Sorts an RPC failure into: split the range, retry, or give up. Messages carry no credentials. */

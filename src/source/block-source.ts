@@ -1,9 +1,9 @@
 import type { Hex } from 'viem';
 import { InconsistentChainError, ReorgTooDeepError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
-import { BlockBeyondHeadError, type BlockHeader, type Rpc, type RpcLog } from '../rpc/client.ts';
+import { BlockBeyondHeadError, type BlockHeader, type PendingLogs, type Rpc, type RpcLog } from '../rpc/client.ts';
 import type { BlockRef, Cursor } from '../store/chain-state.ts';
-import { fetchLogs, type RangeSizer } from './log-ranges.ts';
+import { fetchLogRange, fetchLogs, type RangeSizer } from './log-ranges.ts';
 
 /** What the source hands the indexer: a discriminated union, consumed by an exhaustive switch. */
 export type SourceEvent =
@@ -68,7 +68,7 @@ export function createBlockSource(options: BlockSourceOptions): BlockSource {
   /** The head and finality last read, and when (see `next`). */
   let lastTip: { head: number; finalized: number; at: number } | undefined;
   /** Prefetched ranges by first block, each with the last block it was asked for. */
-  const ahead = new Map<number, { end: number; work: Promise<{ to: number; logs: RpcLog[]; header: BlockHeader | undefined }> }>();
+  const ahead = new Map<number, { end: number; work: Promise<{ to: number; answer: PendingLogs; header: BlockHeader | undefined }> }>();
 
   /** The head and the finalized block (MAX_REORG_DEPTH behind the head where the node has no such tag), read together. */
   async function tip(): Promise<{ head: number; finalized: number }> {
@@ -97,8 +97,8 @@ export function createBlockSource(options: BlockSourceOptions): BlockSource {
 
   function fetchHistorical(from: number, to: number) {
     const work = (async () => {
-      const { to: reached, logs } = await fetchLogs({ rpc, addresses, topics, from, to, sizer, logger });
-      return { to: reached, logs, header: await rpc.header(reached) };
+      const { to: reached, answer } = await fetchLogRange({ rpc, addresses, topics, from, to, sizer, logger });
+      return { to: reached, answer, header: await rpc.header(reached) };
     })();
     work.catch(() => {}); // awaited by `next`; a failure surfaces there
     return work;
@@ -111,11 +111,13 @@ export function createBlockSource(options: BlockSourceOptions): BlockSource {
       pending = fetchHistorical(from, Math.min(limit, from + sizer.size() - 1));
     }
     ahead.delete(from);
-    const fetched = await pending.catch((error: unknown) => {
-      if (error instanceof BlockBeyondHeadError) return undefined;
-      throw error;
-    });
-    if (!fetched?.header) {
+    const fetched = await pending
+      .then(async ({ to, answer, header }) => header && { to, header, logs: await answer.take() })
+      .catch((error: unknown) => {
+        if (error instanceof BlockBeyondHeadError) return undefined;
+        throw error;
+      });
+    if (!fetched) {
       ahead.clear();
       return { kind: 'idle', reason: 'node-behind', head, finalized };
     }
@@ -152,7 +154,7 @@ export function createBlockSource(options: BlockSourceOptions): BlockSource {
       const last = headers[headers.length - 1]!;
       let logs: RpcLog[];
       try {
-        ({ logs } = await fetchLogs({ rpc, addresses, topics, from, to: last.number, sizer, logger, whole: true }));
+        logs = await fetchLogs({ rpc, addresses, topics, from, to: last.number, sizer, logger });
       } catch (error) {
         if (!(error instanceof BlockBeyondHeadError)) throw error;
         // The head went back after the headers were read: the next call re-reads it and finds the reorg (or the lag).

@@ -1,6 +1,6 @@
 import type { Hex } from 'viem';
 import type { Logger } from '../common/logger.ts';
-import { RangeTooLargeError, type Rpc, type RpcLog } from '../rpc/client.ts';
+import { RangeTooLargeError, type PendingLogs, type Rpc, type RpcLog } from '../rpc/client.ts';
 
 /**
  * How many blocks one eth_getLogs asks for. Halves when the node refuses a range; grows after
@@ -34,30 +34,38 @@ export function createRangeSizer({ maxBlocks, initialBlocks = Math.min(maxBlocks
   };
 }
 
+type RangeArgs = { rpc: Rpc; addresses: readonly Hex[]; topics: readonly Hex[]; topic1?: Hex; from: number; to: number; sizer: RangeSizer; logger: Logger };
+
 /**
- * Logs of [from, to]. The node may refuse a range (too many results, too wide, timeout): then it
- * is split. Without `whole`, returns the first part that succeeded (`to` says how far it got),
- * so a backfill moves on at once; with `whole`, fetches every part of the range.
+ * The answer for the first part of [from, to] the node accepts: it may refuse a range (too many
+ * results, too wide, timeout), which is then halved until it is not. `to` says how far the part
+ * reaches, so a backfill moves on at once; its logs are parsed when taken.
  */
-export async function fetchLogs(args: { rpc: Rpc; addresses: readonly Hex[]; topics: readonly Hex[]; topic1?: Hex; from: number; to: number; sizer: RangeSizer; logger: Logger; whole?: boolean }): Promise<{ to: number; logs: RpcLog[] }> {
-  const { rpc, addresses, topics, topic1, from, to, sizer, logger, whole = false } = args;
-  const logs: RpcLog[] = [];
-  let start = from;
-  let end = to;
-  while (start <= to) {
+export async function fetchLogRange(args: RangeArgs): Promise<{ to: number; answer: PendingLogs }> {
+  const { rpc, addresses, topics, topic1, from, sizer, logger } = args;
+  let end = args.to;
+  for (;;) {
     try {
-      const part = await rpc.logs({ addresses, topics, ...(topic1 ? { topic1 } : {}), from: start, to: end });
-      sizer.succeeded(end - start + 1, part.length);
-      for (const log of part) logs.push(log);
-      if (!whole) return { to: end, logs };
-      start = end + 1;
-      end = Math.min(to, start + sizer.size() - 1);
+      const answer = await rpc.pendingLogs({ addresses, topics, ...(topic1 ? { topic1 } : {}), from, to: end });
+      sizer.succeeded(end - from + 1, answer.count);
+      return { to: end, answer };
     } catch (error) {
-      if (!(error instanceof RangeTooLargeError) || end === start) throw error;
-      sizer.refused(end - start + 1);
-      logger.debug({ from_block: start, to_block: end, next_size: sizer.size() }, 'log range refused; splitting');
-      end = start + Math.max(1, Math.floor((end - start + 1) / 2)) - 1;
+      if (!(error instanceof RangeTooLargeError) || end === from) throw error;
+      sizer.refused(end - from + 1);
+      logger.debug({ from_block: from, to_block: end, next_size: sizer.size() }, 'log range refused; splitting');
+      end = from + Math.max(1, Math.floor((end - from + 1) / 2)) - 1;
     }
   }
-  return { to, logs };
+}
+
+/** Every log of [from, to], in as many parts as the node needs (the first asks for all of it). */
+export async function fetchLogs(args: RangeArgs): Promise<RpcLog[]> {
+  const logs: RpcLog[] = [];
+  for (let start = args.from, end = args.to; start <= args.to; ) {
+    const part = await fetchLogRange({ ...args, from: start, to: end });
+    for (const log of await part.answer.take()) logs.push(log);
+    start = part.to + 1;
+    end = Math.min(args.to, start + args.sizer.size() - 1);
+  }
+  return logs;
 }
