@@ -206,8 +206,8 @@ export function createRpc(args: { urls: readonly string[]; logger: Logger; timeo
     const body = { jsonrpc: '2.0', id: ++lastId, method: 'eth_getLogs', params };
     const text = await post(fetchFn, direct, body, timeoutMs);
     const parse = () => logsAnswer(text, body, direct, where);
-    // Every log has one "logIndex" key; an answer without any (an error, no logs) is parsed now.
-    const count = occurrences(text, '"logIndex"');
+    // An answer without logs (an error, or none) is parsed now.
+    const count = countLogs(text);
     if (count === 0) {
       const logs = parse();
       return { count: logs.length, parse: () => logs };
@@ -322,9 +322,17 @@ const isRpcError = (v: unknown): v is { error: { code: number; message: string; 
   return typeof error?.code === 'number' && typeof error.message === 'string';
 };
 
-function occurrences(text: string, key: string): number {
+/**
+ * The logs of an answer's text, by their "logIndex" keys, for the range sizer (`take` parses
+ * them exactly). Between two such keys lies at least one whole log's other fields, two hashes
+ * and an address among them: the search for the next starts that far on, past a third of the
+ * text (a whole scan was 0.33 µs an event of the bench chain, its logs 753 characters each).
+ */
+function countLogs(text: string): number {
+  const key = '"logIndex"';
+  const gap = 200;
   let count = 0;
-  for (let at = text.indexOf(key); at !== -1; at = text.indexOf(key, at + key.length)) count++;
+  for (let at = text.indexOf(key); at !== -1; at = text.indexOf(key, at + gap)) count++;
   return count;
 }
 
