@@ -93,10 +93,11 @@ export const events = pgTable('events', eventColumns, (t) => [
    * (1.9 s with `chama_id` first: a numeric's abbreviated key is ambiguous among 1,662 ids), 1.1 s
    * led by `hash_numeric(chama_id)`. The chama index serves every contract (the address is
    * filtered on the few rows of one chama id): one index less to maintain than one per
-   * (address, chama id).
+   * (address, chama id). No two entries are equal (they end in the event's position), so
+   * deduplication is off: it only cost (migration 0012).
    */
-  index('events_account_hash_idx').on(accountKey(t.account), t.chainId, t.blockNumber, t.logIndex),
-  index('events_chama_hash_idx').on(chamaIdKey(t.chamaId), t.chainId, t.blockNumber, t.logIndex),
+  index('events_account_hash_idx').on(accountKey(t.account), t.chainId, t.blockNumber, t.logIndex).with({ deduplicate_items: 'off' }),
+  index('events_chama_hash_idx').on(chamaIdKey(t.chamaId), t.chainId, t.blockNumber, t.logIndex).with({ deduplicate_items: 'off' }),
 ]);
 
 /**

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { migrate, migrationsFolder, openDb, rows, type Db } from '../src/store/db.ts';
+import { buildDeferredIndexes } from '../src/store/event-indexes.ts';
 import { createPostgresDatabase, dropPostgresDatabase } from './helpers/db.ts';
+import { silent } from './helpers/indexing.ts';
 
 type Journal = { entries: { idx: number; when: number; tag: string }[] };
 const journal = JSON.parse(readFileSync(path.join(migrationsFolder, 'meta/_journal.json'), 'utf8')) as Journal;
@@ -117,5 +119,18 @@ describe('migrations', () => {
     expect(await rows(db.orm, sql`SELECT name FROM deferred_indexes`)).toEqual([]);
     const indexes = await rows<{ indexname: string }>(db.orm, sql`SELECT indexname FROM pg_indexes WHERE tablename = 'events' ORDER BY indexname`);
     expect(indexes.map((i) => i.indexname)).toEqual(['events_account_hash_idx', 'events_chain_id_block_number_log_index_pk', 'events_chama_hash_idx']);
+  });
+
+  it('0012 turns deduplication off on the event indexes, and on the records of deferred ones, which then build with it', async () => {
+    const db = await migratedTo('0011');
+    const definitionOf = async (name: string) => (await rows<{ definition: string }>(db.orm, sql`SELECT indexdef AS definition FROM pg_indexes WHERE indexname = ${name}`))[0]?.definition;
+    // A writer stopped mid-backfill deferred the chama index and kept the account index.
+    await db.orm.execute(sql`INSERT INTO deferred_indexes (name, definition) VALUES ('events_chama_hash_idx', ${await definitionOf('events_chama_hash_idx')})`);
+    await db.orm.execute(sql`DROP INDEX "events_chama_hash_idx"`);
+    await migrate(db);
+    expect(await definitionOf('events_account_hash_idx')).toMatch(/ WITH \(deduplicate_items=off\)$/);
+    expect(await buildDeferredIndexes(db, silent)).toBe(1);
+    expect(await definitionOf('events_chama_hash_idx')).toMatch(/ WITH \(deduplicate_items=off\)$/);
+    expect(await rows(db.orm, sql`SELECT name FROM deferred_indexes`)).toEqual([]);
   });
 });
