@@ -30,10 +30,14 @@ export function createWorkingSet(rows: { chamas?: ChamaRow[]; members?: MemberRo
  */
 export function foldEvents(ws: WorkingSet, events: readonly FoldEvent[], keys?: RowKeys): WorkingSet {
   const { chamas, members, changed } = ws;
+  // The chama of the event before, already the fold's own: the events of a transaction mostly
+  // share one, and its row is then at hand without two lookups.
+  let lastKey: string | undefined;
+  let lastChama: ChamaRow | undefined;
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
     const ck = keys ? keys.chamas[i]! : chamaKey(e.address, e.args.chamaId);
-    let chama = chamas.get(ck);
+    let chama = ck === lastKey ? lastChama : chamas.get(ck);
     if (touchesMember(e)) {
       const account = eventAccount(e);
       const mk = keys ? keys.members[i]! : memberKeyOf(ck, account);
@@ -42,8 +46,12 @@ export function foldEvents(ws: WorkingSet, events: readonly FoldEvent[], keys?: 
       // The member first: a join's position is read off the chama as it was before the event.
       applyMember(member, e, chama);
     }
-    if (!chama || !changed.chamas.has(ck)) chama = own(chamas, changed.chamas, ck, chama ? copyChama(chama) : emptyChama(e));
-    applyChama(chama, e);
+    if (ck !== lastKey) {
+      if (!chama || !changed.chamas.has(ck)) chama = own(chamas, changed.chamas, ck, chama ? copyChama(chama) : emptyChama(e));
+      lastKey = ck;
+      lastChama = chama;
+    }
+    applyChama(chama!, e);
   }
   return ws;
 }
@@ -70,13 +78,19 @@ export function touchedKeys(events: readonly FoldEvent[]) {
   const chamas = new Map<string, { address: string; chamaId: bigint }>();
   const members = new Map<string, { address: string; chamaId: bigint; member: string }>();
   const rows: RowKeys = { chamas: new Array<string>(events.length), members: new Array<string>(events.length) };
-  // A key object only for a key not seen yet: most events of a batch touch rows seen before.
+  // A key object only for a key not seen yet: most events of a batch touch rows seen before,
+  // and most share the chama of the event before (its key then is that one's, already listed).
+  let last: FoldEvent | undefined;
+  let ck = '';
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
-    const ck = chamaKey(e.address, e.args.chamaId);
+    if (last === undefined || e.args.chamaId !== last.args.chamaId || e.address !== last.address) {
+      ck = chamaKey(e.address, e.args.chamaId);
+      if (!chamas.has(ck)) chamas.set(ck, { address: e.address, chamaId: e.args.chamaId });
+      last = e;
+    }
     rows.chamas[i] = ck;
     rows.members[i] = '';
-    if (!chamas.has(ck)) chamas.set(ck, { address: e.address, chamaId: e.args.chamaId });
     if (touchesMember(e)) {
       const account = eventAccount(e);
       const mk = memberKeyOf(ck, account);
