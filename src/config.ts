@@ -74,7 +74,7 @@ const schema = z
     MAX_REORG_DEPTH: z.preprocess(blank, integer(1, 100_000).default(64)),
     POLL_INTERVAL_MS: z.preprocess(blank, integer(10, 3_600_000).default(1000)),
     MAX_BLOCK_RANGE: z.preprocess(blank, integer(1, 10_000_000).default(10_000)),
-    MAX_BATCH_EVENTS: z.preprocess(blank, integer(1, 1_000_000).default(50_000)),
+    MAX_BATCH_EVENTS: z.preprocess(blank, integer(1, 1_000_000).default(100_000)),
     PORT: z.preprocess(blank, integer(0, 65535).default(3000)),
     HOST: z.preprocess(blank, z.string().min(1).default('127.0.0.1')),
     LOG_LEVEL: z.preprocess(blank, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
