@@ -84,8 +84,9 @@ const INFLIGHT_EVENTS = 16_000;
  * writer waited on anvil's answers more than on the server; a second range ahead took a 1M
  * backfill from 27,000-29,200 to 30,000-32,400 events/s, and with `INFLIGHT_EVENTS` down from
  * 12,000 its peak RSS stayed where one range ahead had it (270-281 MB against 240-284). Four
- * since ranges aim at 2,000 logs instead of 5,000 (`createRangeSizer`): about as many logs
- * ahead as before, in more requests at once.
+ * since ranges aim at fewer logs (`createRangeSizer`, now 3,000): about as many logs ahead as
+ * before, in more requests at once. Each waits as its answer's text until it is taken
+ * (rpc/client.ts, `PendingLogs`): four of 3,000 logs are about 9 MB.
  */
 const PREFETCH_RANGES = 4;
 /**

@@ -14,12 +14,16 @@ export type RangeSizer = { size(): number; refused(blocks: number): void; succee
  * behind), and on a dense chain 2,000 blocks were 17k events, 8% of a 200k-event backfill spent
  * alone. Doubling reaches 2,000 blocks of a sparse chain in four more requests.
  *
- * About 2,000 logs a range: a node's CPU per log grows with the size of its answer. Over the
- * 1M-event bench chain, three ranges in flight, anvil spent 3.9-4.1 µs a log against 4.6-4.9
- * with ranges of 5,000 logs, and this client 4.0-4.3 against 4.0-4.5 (more requests, smaller
- * answers); at 500 logs anvil spent 3.3-3.5 but this client 4.3-4.7.
+ * About 3,000 logs a range: a node's CPU per log grows with the size of its answer, this
+ * client's per request falls. Over the 1M-event bench chain, three ranges in flight (answers
+ * parsed on arrival), anvil spent 3.9-4.1 µs a log at 2,000 logs against 4.6-4.9 at 5,000, and
+ * this client 4.0-4.3 against 4.0-4.5; at 500 logs anvil spent 3.3-3.5 but this client 4.3-4.7.
+ * With answers parsed when taken, four ranges ahead, 3,000 against 2,000 won seven interleaved
+ * 1M backfills of seven (93.2-101.4k events/s against 88.8-98.3k, the indexer's CPU 6.4-7.0 µs
+ * an event against 6.6-7.3); 1,000 lost three of three (83.7-89.2k against 90.9-98.4k) and
+ * 4,000 was no better than 3,000 (88.4-97.4k against 89.2-94.4k, anvil 4.3-4.5 µs against 4.0-4.4).
  */
-export function createRangeSizer({ maxBlocks, initialBlocks = Math.min(maxBlocks, 125), targetLogs = 2_000 }: { maxBlocks: number; initialBlocks?: number; targetLogs?: number }): RangeSizer {
+export function createRangeSizer({ maxBlocks, initialBlocks = Math.min(maxBlocks, 125), targetLogs = 3_000 }: { maxBlocks: number; initialBlocks?: number; targetLogs?: number }): RangeSizer {
   let size = initialBlocks;
   return {
     size: () => size,
