@@ -200,19 +200,14 @@ export function createRpc(args: { urls: readonly string[]; logger: Logger; timeo
   async function readLogs(filter: LogFilter): Promise<{ count: number; parse(): RpcLog[] }> {
     const params = [{ address: filter.addresses, topics: filter.topic1 ? [filter.topics, filter.topic1] : [filter.topics], fromBlock: numberToHex(filter.from), toBlock: numberToHex(filter.to) }];
     if (!direct) {
-      const logs = checked('eth_getLogs', logsSchema, await client.request({ method: 'eth_getLogs', params: params as never }), where);
-      return { count: logs.length, parse: () => logs };
+      return parsedNow(checked('eth_getLogs', logsSchema, await client.request({ method: 'eth_getLogs', params: params as never }), where));
     }
     const body = { jsonrpc: '2.0', id: ++lastId, method: 'eth_getLogs', params };
     const text = await post(fetchFn, direct, body, timeoutMs);
     const parse = () => logsAnswer(text, body, direct, where);
     // An answer without logs (an error, or none) is parsed now.
     const count = countLogs(text);
-    if (count === 0) {
-      const logs = parse();
-      return { count: logs.length, parse: () => logs };
-    }
-    return { count, parse };
+    return count === 0 ? parsedNow(parse()) : { count, parse };
   }
   const logs = (filter: LogFilter) => attempt('eth_getLogs', async () => (await readLogs(filter)).parse(), true);
 
@@ -270,6 +265,9 @@ export function createRpc(args: { urls: readonly string[]; logger: Logger; timeo
     },
   };
 }
+
+/** Logs already parsed, in the shape of an answer parsed when taken. */
+const parsedNow = (logs: RpcLog[]) => ({ count: logs.length, parse: () => logs });
 
 /** `raw` when `schema` accepts it; a malformed answer is retryable: another attempt may be whole. */
 function checked<T>(method: string, schema: z.ZodType<T>, raw: unknown, where: string): T {

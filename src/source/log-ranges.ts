@@ -1,6 +1,5 @@
-import type { Hex } from 'viem';
 import type { Logger } from '../common/logger.ts';
-import { RangeTooLargeError, type PendingLogs, type Rpc, type RpcLog } from '../rpc/client.ts';
+import { RangeTooLargeError, type LogFilter, type PendingLogs, type Rpc, type RpcLog } from '../rpc/client.ts';
 
 /**
  * How many blocks one eth_getLogs asks for. Halves when the node refuses a range; grows after
@@ -38,7 +37,7 @@ export function createRangeSizer({ maxBlocks, initialBlocks = Math.min(maxBlocks
   };
 }
 
-type RangeArgs = { rpc: Rpc; addresses: readonly Hex[]; topics: readonly Hex[]; topic1?: Hex; from: number; to: number; sizer: RangeSizer; logger: Logger };
+type RangeArgs = LogFilter & { rpc: Rpc; sizer: RangeSizer; logger: Logger };
 
 /**
  * The answer for the first part of [from, to] the node accepts: it may refuse a range (too many
