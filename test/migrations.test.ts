@@ -5,6 +5,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { migrate, migrationsFolder, openDb, rows, type Db } from '../src/store/db.ts';
 import { buildDeferredIndexes } from '../src/store/event-indexes.ts';
+import { eventReadList, eventRecordsInRange } from '../src/store/events.ts';
 import { createPostgresDatabase, dropPostgresDatabase } from './helpers/db.ts';
 import { silent } from './helpers/indexing.ts';
 
@@ -132,5 +133,23 @@ describe('migrations', () => {
     expect(await buildDeferredIndexes(db, silent)).toBe(1);
     expect(await definitionOf('events_chama_hash_idx')).toMatch(/ WITH \(deduplicate_items=off\)$/);
     expect(await rows(db.orm, sql`SELECT name FROM deferred_indexes`)).toEqual([]);
+  });
+
+  it('0013 stores the hashes and data of events and orphaned events as bytes, which read back as the same hex', async () => {
+    const db = await migratedTo('0012');
+    const [blockHash, txHash] = [`0x${'0f'.repeat(32)}`, `0x${'a1'.repeat(32)}`];
+    const data = `0x${'00'.repeat(31)}2A${'ff'.repeat(32)}`;
+    const columns = sql`chain_id, block_number, block_hash, log_index, tx_hash, tx_index, address, event, chama_id, account, topics, data`;
+    const values = sql`1, 1, ${blockHash}, 0, ${txHash}, 0, ${`0x${'c'.repeat(40)}`}, 'ContributionMade', 7, ${`0x${'a'.repeat(40)}`}, NULL`;
+    await db.orm.execute(sql`INSERT INTO events (${columns}) VALUES (${values}, ${data})`);
+    await db.orm.execute(sql`INSERT INTO events (${columns}) VALUES (1, 2, ${blockHash}, 0, ${txHash}, 0, ${`0x${'c'.repeat(40)}`}, 'ChamaCreated', 7, ${`0x${'a'.repeat(40)}`}, NULL, '0x')`);
+    await db.orm.execute(sql`INSERT INTO orphaned_events (reorg_id, ${columns}) VALUES (5, ${values}, ${data})`);
+    await migrate(db);
+    const types = await rows(db.orm, sql`SELECT table_name, column_name, data_type FROM information_schema.columns WHERE column_name IN ('block_hash', 'tx_hash', 'data') AND table_name LIKE '%events' ORDER BY 1, 2`);
+    expect(new Set(types.map((t) => (t as { data_type: string }).data_type))).toEqual(new Set(['bytea']));
+    const expected = { block_hash: blockHash, tx_hash: txHash, data: data.toLowerCase() };
+    const stored = await eventRecordsInRange(db.orm, 1, 0, 10);
+    expect(stored.map((r) => ({ block_hash: r.block_hash, tx_hash: r.tx_hash, data: r.data }))).toEqual([expected, { ...expected, data: '0x' }]);
+    expect(await rows(db.orm, sql`SELECT ${eventReadList('', ['block_hash', 'tx_hash', 'data'])} FROM orphaned_events`)).toEqual([expected]);
   });
 });

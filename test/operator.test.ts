@@ -115,7 +115,7 @@ describe('verify and repair', () => {
   });
 
   it("drill: an event's data edited (its amount)", async () => {
-    await db.orm.execute(sql`UPDATE events SET data = '0x' || lpad('1', 64, '0') || substr(data, 67) WHERE (block_number, log_index) = (SELECT block_number, log_index FROM events WHERE event = 'PayoutProcessed' AND chama_id = 1 ORDER BY block_number DESC LIMIT 1)`);
+    await db.orm.execute(sql`UPDATE events SET data = decode(lpad('1', 64, '0'), 'hex') || substr(data, 33) WHERE (block_number, log_index) = (SELECT block_number, log_index FROM events WHERE event = 'PayoutProcessed' AND chama_id = 1 ORDER BY block_number DESC LIMIT 1)`);
     const [{ n }] = (await rows<{ n: number }>(db.orm, sql`SELECT count(*)::int8 AS n FROM orphaned_events`)) as [{ n: number }];
     const report = await verify();
     expect(report.mismatches).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'events.chama.totalPaidOut', priority: 'CRITICAL' })]));

@@ -80,7 +80,7 @@ describe('reorgs during live indexing', () => {
     const [logged] = await rows<{ depth: number; old_hash: string; ancestor_block: number; orphaned_events: number }>(db.orm, sql`SELECT depth, old_hash, ancestor_block, orphaned_events FROM reorgs ORDER BY id DESC LIMIT 1`);
     expect(logged).toMatchObject({ depth, old_hash: oldTip.hash, ancestor_block: Number(fork.number), orphaned_events: doomed.length });
 
-    const orphaned = await rows<{ k: string }>(db.orm, sql`SELECT block_number || ':' || log_index || ':' || block_hash AS k FROM orphaned_events o JOIN reorgs r ON r.id = o.reorg_id WHERE r.old_hash = ${oldTip.hash} ORDER BY block_number, log_index`);
+    const orphaned = await rows<{ k: string }>(db.orm, sql`SELECT block_number || ':' || log_index || ':0x' || encode(block_hash, 'hex') AS k FROM orphaned_events o JOIN reorgs r ON r.id = o.reorg_id WHERE r.old_hash = ${oldTip.hash} ORDER BY block_number, log_index`);
     expect(orphaned.map((r) => r.k)).toEqual(doomed);
     const canonical = await eventKeys(db, chainId);
     for (const k of doomed) expect(canonical).not.toContain(k);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendRows, runBulk, upsertRows } from '../src/store/bulk.ts';
 import { rows } from '../src/store/db.ts';
 import type { ChamaEvent } from '../src/decode/event.ts';
-import { eventCopy, eventsOfChamas, insertEvents, transfersOfChama } from '../src/store/events.ts';
+import { eventCopy, eventReadList, eventsOfChamas, insertEvents, transfersOfChama } from '../src/store/events.ts';
 import { createTestDb, type TestDb } from './helpers/db.ts';
 import { encodeLog, synthesize } from './helpers/synthetic.ts';
 
@@ -50,7 +50,7 @@ describe.each(['postgres', 'pglite'] as const)('bulk writes on %s', (kind) => {
     await tx.commit([]);
   };
   const storedRows = (chainId: number) =>
-    rows(db.orm, sql`SELECT block_number, block_hash, log_index, tx_hash, tx_index, address, event, chama_id::text, account, topics, data FROM events WHERE chain_id = ${chainId} ORDER BY block_number, log_index`);
+    rows(db.orm, sql`SELECT ${eventReadList('', ['block_number', 'block_hash', 'log_index', 'tx_hash', 'tx_index', 'address', 'event'])}, chama_id::text, account, topics, ${eventReadList('', ['data'])} FROM events WHERE chain_id = ${chainId} ORDER BY block_number, log_index`);
 
   it.runIf(kind === 'postgres')('events copied in hold every value as the INSERT stores it, whatever the sizes and repeats', async () => {
     const { events } = synthesize([{ kind: 'create', pick: 0, size: 0 }, { kind: 'join', pick: 0, size: 1 }], { chainId: 1, firstBlock: 1, fork: 'digits' });

@@ -1,7 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { ChamaEvent } from '../decode/event.ts';
 import { rows, type Executor } from '../store/db.ts';
-import { chamaIdIs, eventColumns, fromRecord, type EventRecord } from '../store/events.ts';
+import { chamaIdIs, eventReadList, fromRecord, type EventRecord } from '../store/events.ts';
 
 export type EventFilter = {
   event?: string | undefined;
@@ -14,7 +14,7 @@ export type EventFilter = {
 /** A position in the chain; `logIndex: null` means "after every log of that block". */
 export type After = { blockNumber: number; logIndex: number | null };
 
-const selectList = sql.raw(eventColumns.map(([n]) => `"${n}"`).join(', '));
+const selectList = eventReadList();
 
 function afterClause(after: After | undefined): SQL {
   if (!after) return sql``;

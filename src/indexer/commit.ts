@@ -8,7 +8,7 @@ import type { BulkWrite, CopyWrite } from '../store/bulk.ts';
 import { blocksInsert, blocksPrune, cursorMove, deleteBlocksAbove, moveCursor, type BlockRef, type Cursor } from '../store/chain-state.ts';
 import { rows, type Db } from '../store/db.ts';
 import type { CopySink } from '../store/pipeline.ts';
-import { eventColumns, eventRows, fromRecord, type EventRecord } from '../store/events.ts';
+import { eventColumnList, eventReadList, eventRows, fromRecord, type EventRecord } from '../store/events.ts';
 
 /**
  * A live batch's rows, rendered ahead of its transaction: the events, and the projection changes
@@ -152,11 +152,11 @@ export async function rewind(db: Db, args: { chainId: number; ancestor: BlockRef
           VALUES (${chainId}, ${ancestor.number}, ${ancestor.hash}, ${depth}, ${oldTip.blockHash}, ${newHash}, ${oldTip.blockNumber}, 0) RETURNING id`,
     );
     const reorgId = Number(reorg!.id);
-    const list = sql.raw(eventColumns.map(([n]) => `"${n}"`).join(', '));
+    const list = eventColumnList();
     const moved = await rows<EventRecord>(
       tx,
       sql`WITH moved AS (DELETE FROM events WHERE chain_id = ${chainId} AND block_number > ${ancestor.number} RETURNING ${list})
-          INSERT INTO orphaned_events (reorg_id, ${list}) SELECT ${reorgId}, ${list} FROM moved RETURNING ${list}`,
+          INSERT INTO orphaned_events (reorg_id, ${list}) SELECT ${reorgId}, ${list} FROM moved RETURNING ${eventReadList()}`,
     );
     const orphaned = moved.map(fromRecord);
     await refold(tx, chainId, orphaned);

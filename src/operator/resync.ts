@@ -11,7 +11,7 @@ import type { Rpc } from '../rpc/client.ts';
 import { createRangeSizer, fetchLogs } from '../source/log-ranges.ts';
 import { readCursor } from '../store/chain-state.ts';
 import { rows, type Db, type Tx } from '../store/db.ts';
-import { eventColumns, eventRecordsInRange, fromRecord, insertEvents, recordTopics, toRecord, type EventRecord } from '../store/events.ts';
+import { eventColumnList, eventRecordsInRange, fromRecord, insertEvents, recordTopics, toRecord, type EventRecord } from '../store/events.ts';
 
 export type ResyncSummary = {
   chainId: number;
@@ -119,9 +119,12 @@ export async function resync(args: ResyncArgs): Promise<ResyncSummary> {
   return summary;
 }
 
-/** What makes two records of the same position the same event. */
+/**
+ * What makes two records of the same position the same event. The hashes and data are stored as
+ * bytes and read back in lower case, whatever case the node wrote them in.
+ */
 function fingerprint(r: EventRecord): string {
-  return [r.block_hash, r.tx_hash, r.address, r.event, String(r.chama_id), r.account, recordTopics(r).join(','), r.data].join('|');
+  return [r.block_hash.toLowerCase(), r.tx_hash.toLowerCase(), r.address, r.event, String(r.chama_id), r.account, recordTopics(r).join(','), r.data.toLowerCase()].join('|');
 }
 
 async function moveToReorgLog(tx: Tx, chainId: number, from: number, to: number, records: readonly EventRecord[]) {
@@ -130,12 +133,12 @@ async function moveToReorgLog(tx: Tx, chainId: number, from: number, to: number,
     sql`INSERT INTO reorgs (chain_id, ancestor_block, ancestor_hash, depth, old_hash, new_hash, old_tip, orphaned_events, reason)
         VALUES (${chainId}, ${Math.max(0, from - 1)}, '', 0, '', '', ${to}, ${records.length}, 'resync') RETURNING id`,
   );
-  const list = sql.raw(eventColumns.map(([n]) => `"${n}"`).join(', '));
+  const list = eventColumnList();
   const keys = JSON.stringify(records.map((r) => ({ block_number: Number(r.block_number), log_index: Number(r.log_index) })));
   await tx.execute(
     sql`WITH moved AS (
           DELETE FROM events e USING jsonb_to_recordset(${keys}::jsonb) AS k(block_number int8, log_index int8)
-          WHERE e.chain_id = ${chainId} AND e.block_number = k.block_number AND e.log_index = k.log_index RETURNING ${sql.raw(eventColumns.map(([n]) => `e."${n}"`).join(', '))})
+          WHERE e.chain_id = ${chainId} AND e.block_number = k.block_number AND e.log_index = k.log_index RETURNING ${eventColumnList('e.')})
         INSERT INTO orphaned_events (reorg_id, ${list}) SELECT ${Number(entry!.id)}, ${list} FROM moved`,
   );
 }

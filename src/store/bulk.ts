@@ -2,11 +2,14 @@ import { sql, type SQL } from 'drizzle-orm';
 
 /**
  * A column of a bulk statement: its name and the SQL type its value is read as. `hex` is text
- * that holds only hex strings the RPC boundary has validated (hashes, addresses, log data):
- * array parameters carry those without scanning them for characters that need quotes.
+ * that holds only hex strings the RPC boundary has validated (addresses): array parameters carry
+ * those without scanning them for characters that need quotes. `bytes` is such hex for a bytea
+ * column (hashes, log data).
  */
 export type Column = readonly [name: string, type: string];
-const sqlType = (type: string) => (type === 'hex' ? 'text' : type);
+const sqlType = (type: string) => (type === 'hex' || type === 'bytes' ? 'text' : type);
+/** A `bytes` column is bytea, handed over as validated `0x` hex like a `hex` one and decoded by the server. */
+const stored = (type: string, value: SQL) => (type === 'bytes' ? sql`decode(substr(${value}, 3), 'hex')` : value);
 
 /**
  * Many rows in one statement: the rows travel as one JSON parameter and are unpacked by
@@ -100,8 +103,8 @@ function arrayInsert<T>(table: string, columns: readonly Column[], items: readon
     values.map((column, c) => {
       const type = columns[c]![1];
       const element = sql.raw(type === 'text[]' ? 'text' : sqlType(type));
-      const value = constant[c] ? (column[0] === null ? sql`NULL::${element}` : sql`${String(column[0])}::${element}`) : sql`unnest(${arrayLiteral(column, type === 'hex')}::${element}[])`;
-      return type === 'text[]' ? sql`string_to_array(${value}, ':')` : value;
+      const value = constant[c] ? (column[0] === null ? sql`NULL::${element}` : sql`${String(column[0])}::${element}`) : sql`unnest(${arrayLiteral(column, type === 'hex' || type === 'bytes')}::${element}[])`;
+      return type === 'text[]' ? sql`string_to_array(${value}, ':')` : stored(type, value);
     }),
     sql`, `,
   );

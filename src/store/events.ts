@@ -10,18 +10,28 @@ import { rows, type Executor } from './db.ts';
 export const eventColumns: readonly Column[] = [
   ['chain_id', 'int8'],
   ['block_number', 'int8'],
-  ['block_hash', 'hex'],
+  ['block_hash', 'bytes'],
   ['log_index', 'int8'],
-  ['tx_hash', 'hex'],
+  ['tx_hash', 'bytes'],
   ['tx_index', 'int8'],
   ['address', 'hex'],
   ['event', 'text'],
   ['chama_id', 'numeric'],
   ['account', 'hex'],
   ['topics', 'text[]'],
-  ['data', 'hex'],
+  ['data', 'bytes'],
 ];
-const selectList = sql.raw(eventColumns.map(([n]) => `"${n}"`).join(', '));
+const columnType = new Map(eventColumns);
+
+/** These columns of `events` (or `orphaned_events`), as stored: for moving rows from one to the other. */
+export const eventColumnList = (prefix = '', names: readonly string[] = eventColumns.map(([n]) => n)) => sql.raw(names.map((n) => `${prefix}"${n}"`).join(', '));
+/**
+ * These columns as an `EventRecord` has them: the bytea ones (hashes, log data) as `0x` hex text,
+ * encoded by the server (one C call a value; the rows travel as text either way).
+ */
+export const eventReadList = (prefix = '', names: readonly string[] = eventColumns.map(([n]) => n)) =>
+  sql.raw(names.map((n) => (columnType.get(n) === 'bytes' ? `'0x' || encode(${prefix}"${n}", 'hex') AS "${n}"` : `${prefix}"${n}"`)).join(', '));
+const selectList = eventReadList();
 
 /**
  * An `events` row's chama id or account equal to `value`, as the secondary indexes serve it:
@@ -151,16 +161,17 @@ const TEXT_OID = 25;
  * with the primary key), 1 µs a row of PostgreSQL's CPU; in 1M backfills (three interleaved
  * pairs against the text rows) the server's CPU per event fell 0.6-1.3 µs and this process's
  * rose 0.2-0.5 µs: 511 bytes a row against 449 to send, for 0.78 µs an event to render against
- * 0.83. The strings are ASCII: hex that the RPC boundary validated (rpc/client.ts) and the
- * event's name from the ABI. A row whose first eight fields (`copyColumns`) are the row before's
- * gets them as one copy of that row's bytes instead of eight writes (four of them native
- * `latin1Write` calls): three interleaved 1M backfills ran 3-8% faster with it, the indexer's
- * CPU 0.2-0.7 µs an event lower.
+ * 0.83. The hashes and data go as their bytes (bytea, migration 0013): about 345 bytes a row.
+ * The strings are ASCII: hex that the RPC boundary validated (rpc/client.ts) and the event's
+ * name from the ABI. A row whose first eight fields (`copyColumns`) are the row before's gets
+ * them as one copy of that row's bytes instead of eight writes (native `latin1Write` and
+ * `hexWrite` calls among them): three interleaved 1M backfills ran 3-8% faster with it, the
+ * indexer's CPU 0.2-0.7 µs an event lower.
  */
 export function eventCopy(events: readonly ChamaEvent[]): CopyWrite | undefined {
   if (events.length === 0) return undefined;
   // The field count, twelve lengths, four int8s, the numeric's longest (a uint256 in 20 base-10000
-  // digits), then the strings.
+  // digits), then the strings and the bytes of the hex.
   let size = 0;
   const topics = new Array<readonly string[] | undefined>(events.length);
   for (let i = 0; i < events.length; i++) {
@@ -171,7 +182,7 @@ export function eventCopy(events: readonly ChamaEvent[]): CopyWrite | undefined 
       t = 20;
       for (const topic of e.topics) t += 4 + topic.length;
     }
-    size += 2 + 12 * 4 + 4 * 8 + 8 + 2 * 20 + e.blockHash.length + e.txHash.length + e.address.length + e.event.length + 42 + t + e.data.length;
+    size += 2 + 12 * 4 + 4 * 8 + 8 + 2 * 20 + (e.blockHash.length + e.txHash.length + e.data.length) / 2 + e.address.length + e.event.length + 42 + t;
   }
   const out = Buffer.allocUnsafe(size) as Latin1Buffer;
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
@@ -199,8 +210,8 @@ export function eventCopy(events: readonly ChamaEvent[]): CopyWrite | undefined 
       view.setInt16(o, 12);
       o = writeInt8(view, o + 2, e.chainId);
       o = writeInt8(view, o, e.blockNumber);
-      o = writeText(out, view, o, e.blockHash);
-      o = writeText(out, view, o, e.txHash);
+      o = writeBytes(out, view, o, e.blockHash);
+      o = writeBytes(out, view, o, e.txHash);
       o = writeInt8(view, o, e.txIndex);
       if (e.address !== address || e.event !== event) {
         address = e.address;
@@ -223,7 +234,7 @@ export function eventCopy(events: readonly ChamaEvent[]): CopyWrite | undefined 
       view.setInt32(o, -1);
       o += 4;
     } else o = writeTextArray(out, view, o, t);
-    o = writeText(out, view, o, e.data);
+    o = writeBytes(out, view, o, e.data);
   }
   if (o > size) throw new Error(`COPY rows overran their buffer (${o} of ${size} bytes)`);
   return { table: 'events', copy: copyEvents, start: copyHeader, data: out.subarray(0, o) };
@@ -233,7 +244,7 @@ export function eventCopy(events: readonly ChamaEvent[]): CopyWrite | undefined 
  * `buf.write(text, offset, 'latin1')` ends in: called directly, 1.1 µs an event for the rows
  * here against 3.2 through `write` and its argument handling (bench/micro.ts).
  */
-type Latin1Buffer = Buffer & { latin1Write(text: string, offset: number): number };
+type Latin1Buffer = Buffer & { latin1Write(text: string, offset: number): number; hexWrite(text: string, offset: number, length: number): number };
 
 /** A field of type int8 holding a non-negative safe integer: its length, then 8 bytes. */
 function writeInt8(view: DataView, o: number, n: number): number {
@@ -247,6 +258,18 @@ function writeInt8(view: DataView, o: number, n: number): number {
 function writeText(out: Latin1Buffer, view: DataView, o: number, text: string): number {
   view.setInt32(o, text.length);
   return o + 4 + out.latin1Write(text, o + 4);
+}
+
+/**
+ * A field of type bytea from `0x` hex (validated at the RPC boundary, so of even length): its
+ * length, then the bytes, which Node's native `hexWrite` (what `buf.write(text, offset, 'hex')`
+ * ends in) decodes in place.
+ */
+function writeBytes(out: Latin1Buffer, view: DataView, o: number, hex: string): number {
+  const n = (hex.length - 2) >>> 1;
+  view.setInt32(o, n);
+  if (out.hexWrite(hex.slice(2), o + 4, n) !== n) throw new Error(`not hex bytes: ${hex.slice(0, 80)}`);
+  return o + 4 + n;
 }
 
 /** A field of type text[]: one dimension from 1, no NULL elements (array_recv's layout). */
@@ -344,7 +367,7 @@ export async function eventsOfAccounts(ex: Executor, chainId: number, accounts: 
 }
 
 async function selectEvents(ex: Executor, from: SQL): Promise<ChamaEvent[]> {
-  const list = sql.raw(eventColumns.map(([n]) => `e."${n}"`).join(', '));
+  const list = eventReadList('e.');
   const found = await rows<EventRecord>(ex, sql`SELECT ${list} ${from} ORDER BY e.block_number, e.log_index`);
   return found.map(fromRecord);
 }
@@ -359,7 +382,7 @@ export function streamEvents(ex: Executor, chainId: number, options: PageOptions
 }
 
 type FoldRecord = Pick<EventRecord, 'block_number' | 'log_index' | 'tx_hash' | 'address' | 'event' | 'chama_id' | 'account' | 'data'>;
-const foldList = sql.raw(['block_number', 'log_index', 'tx_hash', 'address', 'event', 'chama_id', 'account', 'data'].map((n) => `"${n}"`).join(', '));
+const foldList = eventReadList('', ['block_number', 'log_index', 'tx_hash', 'address', 'event', 'chama_id', 'account', 'data']);
 
 /**
  * The same pages with only what the reducers read (a rebuild): the raw topics, block hash and
@@ -389,7 +412,7 @@ export async function transfersOfChama<E extends Transfer['event']>(
   chainId: number,
   q: { address: string; chamaId: bigint; event: E; round?: number; account?: string; after?: readonly [number, number]; limit: number },
 ): Promise<Transfer<E>[]> {
-  const round = q.round === undefined ? sql`` : sql`AND lower(substr(data, 67, 64)) = ${q.round.toString(16).padStart(64, '0')}`;
+  const round = q.round === undefined ? sql`` : sql`AND substr(data, 33, 32) = decode(${q.round.toString(16).padStart(64, '0')}, 'hex')`;
   const found = await rows<FoldRecord>(
     ex,
     sql`SELECT ${foldList} FROM events

@@ -23,6 +23,6 @@ export async function projectionChecksums(db: Db, chainId: number): Promise<Reco
 }
 
 export async function eventKeys(db: Db, chainId: number, table: 'events' | 'orphaned_events' = 'events'): Promise<string[]> {
-  const found = await rows<{ k: string }>(db.orm, sql`SELECT block_number || ':' || log_index || ':' || block_hash AS k FROM ${sql.raw(table)} WHERE chain_id = ${chainId} ORDER BY block_number, log_index`);
+  const found = await rows<{ k: string }>(db.orm, sql`SELECT block_number || ':' || log_index || ':0x' || encode(block_hash, 'hex') AS k FROM ${sql.raw(table)} WHERE chain_id = ${chainId} ORDER BY block_number, log_index`);
   return found.map((r) => r.k);
 }
