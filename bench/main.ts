@@ -9,6 +9,8 @@ import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import postgres from 'postgres';
+import type { Hex } from 'viem';
 import { createPostgresDatabase, dropPostgresDatabase } from '../test/helpers/db.ts';
 import { freePort, startBenchAnvil } from './anvil.ts';
 import { anvilChainArgs, ensureChain, planTxs } from './chain.ts';
@@ -229,8 +231,31 @@ async function main() {
       if (want('reorg')) {
         log('reorg: depth 10 at the head, full history stored');
         results.reorg = await measureReorg({ api, rpc, child: server, artifact, address: info.address, firstChamaId: 20_000_000 });
+        results.reorg.storedEvents = await storedEvents(databaseUrl);
         log(`  depth ${results.reorg.depth}: handled in ${results.reorg.durationMs} ms, seen ${results.reorg.detectedAfterMs.toFixed(0)} ms after the new head`);
       }
+      await server.stop();
+    }
+
+    // The reorg again with a tenth of the history stored, to show its cost does not grow with
+    // history: a second indexer from the block where the chain's last tenth of events begins.
+    if (want('reorg') && results.reorg) {
+      const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+      const [first] = await sql<{ block_number: string }[]>`SELECT block_number FROM events ORDER BY block_number DESC, log_index DESC OFFSET ${Math.floor(info.events / 10) - 1} LIMIT 1`;
+      await sql.end();
+      const startBlock = Number(first?.block_number ?? 0);
+      const smallUrl = await createPostgresDatabase();
+      databases.push(smallUrl);
+      log(`reorg: depth 10 at the head, an indexer started at block ${startBlock}`);
+      const port = await freePort();
+      const api = `http://127.0.0.1:${port}`;
+      const server = spawnIndexer(['start'], { ...chainEnv, DATABASE_URL: smallUrl, START_BLOCK: String(startBlock), PORT: String(port), POLL_INTERVAL_MS: String(pollMs) }, { nodeArgs: heapArgs });
+      children.push(server);
+      await server.waitFor((l) => l.msg === 'API listening', 120_000);
+      await waitForIndexed(api, Number(await rpc.call<Hex>('eth_blockNumber')));
+      results.reorgSmall = await measureReorg({ api, rpc, child: server, artifact, address: info.address, firstChamaId: 30_000_000 });
+      results.reorgSmall.storedEvents = await storedEvents(smallUrl);
+      log(`  ${results.reorgSmall.storedEvents} events stored; depth ${results.reorgSmall.depth}: handled in ${results.reorgSmall.durationMs} ms, seen ${results.reorgSmall.detectedAfterMs.toFixed(0)} ms after the new head`);
       await server.stop();
     }
 
@@ -242,6 +267,17 @@ async function main() {
     await anvil.stop();
     if (!values['keep-db']) for (const url of databases) await dropPostgresDatabase(url).catch(() => {});
     else if (databases.length) log(`kept: ${databases.join(', ')}`);
+  }
+}
+
+/** Events stored in a benchmark database (of every chain: it holds one). */
+async function storedEvents(url: string): Promise<number> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const [row] = await sql<{ n: string }[]>`SELECT count(*) AS n FROM events`;
+    return Number(row!.n);
+  } finally {
+    await sql.end();
   }
 }
 

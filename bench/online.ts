@@ -104,7 +104,7 @@ export async function measureLive(args: { api: string; rpc: JsonRpc; artifact: A
   return { ...percentiles(latencies), via };
 }
 
-export type ReorgResult = { depth: number; durationMs: number; detectedAfterMs: number; orphanedEvents: number };
+export type ReorgResult = { depth: number; durationMs: number; detectedAfterMs: number; orphanedEvents: number; storedEvents?: number };
 
 /**
  * A depth-10 reorg at the head: snapshot, mine 10 blocks with events and let the indexer take

@@ -11,6 +11,8 @@ export type Results = {
   backfill: Record<string, { events: number; seconds: number; perSecond: number; startupSeconds: number; indexBuildSeconds?: number; batches: number; peakRssMb: number; rssAt10PercentMb: number; cpuMicrosPerEvent?: { indexer: number; postgres: number; anvil: number } }>;
   rebuild: (Rate & { events: number; wallSeconds: number }) | undefined;
   reorg: ReorgResult | undefined;
+  /** The same reorg with a tenth of the history stored (an indexer started near the head). */
+  reorgSmall?: ReorgResult | undefined;
   live: LiveResult | undefined;
   api: ApiResult[];
 };
@@ -42,7 +44,9 @@ export function printTable(r: Results): string {
   const lite = r.backfill.pglite;
   if (lite) rows.push(['backfill pglite', `${n(lite.perSecond)} events/s, ${lite.seconds.toFixed(1)} s${built(lite)}`, '', '-']);
   if (r.rebuild && pg) rows.push(['rebuild (postgres)', `${n(r.rebuild.perSecond)} events/s, ${r.rebuild.seconds.toFixed(1)} s`, `>= ${n(2 * pg.perSecond)} events/s`, check(r.rebuild.perSecond >= 2 * pg.perSecond)]);
-  if (r.reorg) rows.push([`reorg depth ${r.reorg.depth} (${n(r.chain.events)} events stored)`, `${ms(r.reorg.durationMs)} (seen ${ms(r.reorg.detectedAfterMs)} after)`, '<= 250 ms', check(r.reorg.durationMs <= 250)]);
+  for (const reorg of [r.reorgSmall, r.reorg]) {
+    if (reorg) rows.push([`reorg depth ${reorg.depth} (${n(reorg.storedEvents ?? r.chain.events)} events stored)`, `${ms(reorg.durationMs)} (seen ${ms(reorg.detectedAfterMs)} after)`, '<= 250 ms', check(reorg.durationMs <= 250)]);
+  }
   if (r.live) {
     const target = r.settings.pollIntervalMs + 100;
     rows.push([`live (via /${r.live.via}, ${r.live.samples} blocks, poll ${r.settings.pollIntervalMs} ms)`, `p50 ${ms(r.live.p50)}, p99 ${ms(r.live.p99)}`, `p99 <= ${target} ms`, check(r.live.p99 <= target)]);
