@@ -74,6 +74,9 @@ describe.each(['postgres', 'pglite'] as const)('bulk writes on %s', (kind) => {
       blockHash: fc.constantFrom(hashA, hashB),
       txHash: mostly(hashA, fc.constant(hashB)),
       address: mostly(joined.address, fc.constant('0x00000000000000000000000000000000000000c0' as const)),
+      // Data that repeats the row before's (which the writer copies), as the same string or an
+      // equal one, or differs from it, in length too.
+      data: fc.constantFrom(joined.data, (joined.data.slice(0, 9) + joined.data.slice(9)) as `0x${string}`, '0x' as const, `0x${'ab'.repeat(96)}` as const, `0x${'AB'.repeat(96)}` as const),
     });
     let chainId = 100;
     await fc.assert(

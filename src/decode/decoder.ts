@@ -221,7 +221,8 @@ function creationArgs(chamaId: bigint, who: Hex, data: Hex, words: number): Args
 }
 
 /** The log fields decoding reads, and the ones an error names (`blockHash` where it is at hand). */
-type LogFields = { topics: readonly Hex[]; data: Hex; blockNumber: number; blockHash: Hex | null; transactionHash: Hex; logIndex: number; address: Hex };
+/** A log's fields; a rebuild reads neither hash from the store (null), the position names the log. */
+type LogFields = { topics: readonly Hex[]; data: Hex; blockNumber: number; blockHash: Hex | null; transactionHash: Hex | null; logIndex: number; address: Hex };
 
 function decodeArgs(chainId: number, item: Item, log: LogFields): Args {
   return fastArgs(item.name, log.topics, log.data) ?? slowArgs(chainId, log, item);
@@ -279,7 +280,7 @@ function slowArgs(chainId: number, log: LogFields, item: Item): Args {
     decoded = decodeEventLog({ abi: [item], data: log.data, topics: log.topics as [Hex, ...Hex[]], strict: true });
   } catch (cause) {
     throw new DecodeError(
-      `cannot decode ${item.name} log at block ${log.blockNumber} tx ${log.transactionHash} log index ${log.logIndex}: ${(cause as Error).message.split('\n')[0]}`,
+      `cannot decode ${item.name} log at block ${log.blockNumber}${log.transactionHash ? ` tx ${log.transactionHash}` : ''} log index ${log.logIndex}: ${(cause as Error).message.split('\n')[0]}`,
       { chain_id: chainId, block_number: log.blockNumber, block_hash: log.blockHash, tx_hash: log.transactionHash, log_index: log.logIndex, address: log.address },
       { cause },
     );

@@ -25,7 +25,7 @@ export type ChamaArgs =
 export type ChamaEvent = EventBase & ChamaArgs;
 
 /** What the reducers read of an event: a rebuild streams just this much from the store. */
-export type FoldEvent = Pick<EventBase, 'chainId' | 'blockNumber' | 'logIndex' | 'txHash' | 'address'> & ChamaArgs;
+export type FoldEvent = Pick<EventBase, 'chainId' | 'blockNumber' | 'logIndex' | 'address'> & ChamaArgs;
 
 /** The account of topic2: creator, member, contributor or recipient. */
 export function eventAccount(e: ChamaArgs): Address {
