@@ -240,10 +240,10 @@ async function main() {
     // The reorg again with a tenth of the history stored, to show its cost does not grow with
     // history: a second indexer from the block where the chain's last tenth of events begins.
     if (want('reorg') && results.reorg) {
-      const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
-      const [first] = await sql<{ block_number: string }[]>`SELECT block_number FROM events ORDER BY block_number DESC, log_index DESC OFFSET ${Math.floor(info.events / 10) - 1} LIMIT 1`;
-      await sql.end();
-      const startBlock = Number(first?.block_number ?? 0);
+      const startBlock = await query(databaseUrl, async (sql) => {
+        const [first] = await sql<{ block_number: string }[]>`SELECT block_number FROM events ORDER BY block_number DESC, log_index DESC OFFSET ${Math.floor(info.events / 10) - 1} LIMIT 1`;
+        return Number(first?.block_number ?? 0);
+      });
       const smallUrl = await createPostgresDatabase();
       databases.push(smallUrl);
       log(`reorg: depth 10 at the head, an indexer started at block ${startBlock}`);
@@ -270,15 +270,17 @@ async function main() {
   }
 }
 
-/** Events stored in a benchmark database (of every chain: it holds one). */
-async function storedEvents(url: string): Promise<number> {
+/** `read` on a connection of its own to a benchmark database. */
+async function query<T>(url: string, read: (sql: postgres.Sql) => Promise<T>): Promise<T> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    const [row] = await sql<{ n: string }[]>`SELECT count(*) AS n FROM events`;
-    return Number(row!.n);
+    return await read(sql);
   } finally {
     await sql.end();
   }
 }
+
+/** Events stored in a benchmark database (of every chain: it holds one). */
+const storedEvents = (url: string) => query(url, async (sql) => Number((await sql<{ n: string }[]>`SELECT count(*) AS n FROM events`)[0]!.n));
 
 await main();
