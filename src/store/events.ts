@@ -24,7 +24,7 @@ export const eventColumns: readonly Column[] = [
 const columnType = new Map(eventColumns);
 
 /** These columns of `events` (or `orphaned_events`), as stored: for moving rows from one to the other. */
-export const eventColumnList = (prefix = '', names: readonly string[] = eventColumns.map(([n]) => n)) => sql.raw(names.map((n) => `${prefix}"${n}"`).join(', '));
+export const eventColumnList = (prefix = '') => sql.raw(eventColumns.map(([n]) => `${prefix}"${n}"`).join(', '));
 /**
  * These columns as an `EventRecord` has them: the bytea ones (hashes, log data) as `0x` hex text,
  * encoded by the server (one C call a value; the rows travel as text either way).
